@@ -1,0 +1,28 @@
+"""The algorithm contract: two pure functions over a NamedTuple state (blackjax, optax).
+
+``init(key, params) -> State`` and ``step(key, state, data) -> (State, Info)``.
+The state holds only what the next step needs; diagnostics go in Info.
+``solved(state, data) -> bool`` says whether the state is a solution (training
+loss zero), for stopping early; algorithms that have no such notion return False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+def never_solved(state: Any, data: Any) -> jax.Array:  # noqa: ARG001
+    """A `solved` for algorithms with no stopping criterion: always False."""
+    return jnp.array(False)
+
+
+class Algorithm(NamedTuple):
+    """``init(key, params) -> State``, ``step(key, state, data) -> (State, Info)``, ``solved``."""
+
+    init: Callable[[jax.Array, Any], Any]
+    step: Callable[[jax.Array, Any, Any], tuple[Any, Any]]
+    solved: Callable[[Any, Any], jax.Array] = never_solved

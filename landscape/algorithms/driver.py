@@ -1,0 +1,128 @@
+"""One driver for every algorithm: jitted ``lax.scan`` chunks, progress between chunks.
+
+The key of step t is ``fold_in(key, t)`` and the last chunk is padded with
+masked no-op steps (fixed chunk shapes), so the trajectory does not depend on
+the chunk size and one compiled chunk serves the whole run.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from landscape import parallel
+from landscape.algorithms.base import Algorithm
+from landscape.problem import check_positive_int
+
+
+def _chunk_fn(algorithm: Algorithm, chunk_size: int):
+    def chunk(key, state, data, start, num_steps):
+        def body(state, i):
+            t = start + i
+            new_state, info = algorithm.step(jax.random.fold_in(key, t), state, data)
+            active = t < num_steps
+            state = jax.tree.map(lambda a, b: jnp.where(active, a, b), new_state, state)
+            return state, info
+
+        return jax.lax.scan(body, state, jnp.arange(chunk_size))
+
+    return chunk
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(algorithm: Algorithm, chunk_size: int, samples: bool, data_axis, sample_chunk):
+    chunk = _chunk_fn(algorithm, chunk_size)
+    solved = algorithm.solved
+    if samples:
+        chunk = parallel.sharded_vmap(
+            chunk, in_axes=(0, 0, data_axis, None, None), chunk_size=sample_chunk
+        )
+        solved = parallel.sharded_vmap(solved, in_axes=(0, data_axis), chunk_size=sample_chunk)
+    return jax.jit(chunk), jax.jit(solved)
+
+
+def run(
+    algorithm: Algorithm,
+    key: jax.Array,
+    state: Any,
+    data: Any,
+    num_steps: int,
+    *,
+    chunk_size: int = 100,
+    callback: Callable[[int, Any, Any], None] | None = None,
+    stop_when_solved: bool = False,
+    samples: bool = False,
+    data_axis: int | None = 0,
+    sample_chunk: int | None = None,
+) -> tuple[Any, Any]:
+    """Run ``num_steps`` steps of `algorithm` in jitted chunks of ``chunk_size`` steps.
+
+    Args:
+        algorithm: an `Algorithm` (init, step, solved).
+        key: the run's key; step t uses ``fold_in(key, t)``.
+        state: the initial state (``algorithm.init(...)``).
+        data: passed to every step as an argument (never closed over).
+        num_steps: number of steps (>= 1).
+        chunk_size: steps per compiled chunk; progress, callbacks and the
+            stopping test happen between chunks.
+        callback: ``callback(steps_done, state, chunk_infos)`` after each chunk.
+        stop_when_solved: stop after the first chunk at whose end
+            ``algorithm.solved`` holds (for every sample).
+        samples: the state, key (and data, unless ``data_axis=None``) carry a
+            leading ``sample`` axis (disorder instances or seeds); all samples
+            run in one compiled call, vmapped and sharded over devices by
+            `landscape.parallel`.
+        data_axis: 0 if the data has a sample axis, None if shared by samples.
+        sample_chunk: samples per vmapped chunk per device (bounds memory).
+
+    Returns:
+        ``(state, infos)``: the final state and the per-step Info stacked along
+        a leading step axis (after the sample axis when ``samples``), as NumPy
+        arrays, truncated to the steps actually run.
+
+    Example:
+        >>> import jax, optax
+        >>> from landscape import algorithms, data, losses, models, Problem
+        >>> batch = data.random_patterns(jax.random.key(0), n=20, p=10)
+        >>> problem = Problem(models.perceptron(20), losses.hinge(0.0))
+        >>> algo = algorithms.gradient(problem, optax.sgd(0.5))
+        >>> state = algo.init(jax.random.key(1), problem.model.init(jax.random.key(2)))
+        >>> state, infos = run(algo, jax.random.key(3), state, batch, 50, chunk_size=20)
+        >>> infos.loss.shape
+        (50,)
+    """
+    num_steps = check_positive_int(num_steps, "num_steps")
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    chunk_size = min(chunk_size, num_steps)
+    chunk, solved = _compiled(algorithm, chunk_size, samples, data_axis, sample_chunk)
+    num_chunks = -(-num_steps // chunk_size)
+    infos = []
+    done = 0
+    bar = tqdm(total=num_steps, disable=None if num_chunks > 2 else True, leave=False)
+    try:
+        for c in range(num_chunks):
+            start = jnp.asarray(c * chunk_size, jnp.int32)
+            state, info = chunk(key, state, data, start, jnp.asarray(num_steps, jnp.int32))
+            steps = min(chunk_size, num_steps - c * chunk_size)
+            info = jax.tree.map(
+                lambda a, s=steps: np.asarray(a)[..., :s] if samples else np.asarray(a)[:s],
+                info,
+            )
+            infos.append(info)
+            done += steps
+            bar.update(steps)
+            if callback is not None:
+                callback(done, state, info)
+            if stop_when_solved and bool(np.all(np.asarray(solved(state, data)))):
+                break
+    finally:
+        bar.close()
+    axis = 1 if samples else 0
+    stacked = jax.tree.map(lambda *xs: np.concatenate(xs, axis=axis), *infos)
+    return state, stacked
