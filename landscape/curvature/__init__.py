@@ -1,0 +1,53 @@
+"""Curvature of the loss: Hessian- and Gauss-Newton-vector products and their spectra.
+
+Top eigenpairs (thick-restart Lanczos), trace (Hutchinson, Hutch++), spectral
+density (stochastic Lanczos quadrature), per-layer blocks (``params_filter``)
+and the Riemannian Hessian on the sphere. Linear algebra works on flat
+matvecs; the pytree-level functions take any ``loss_fn(params, batch) -> scalar``.
+"""
+
+from landscape.curvature.density import SpectralDensity, spectral_density, spectral_density_of
+from landscape.curvature.eigen import (
+    Eigenpairs,
+    thick_restart_lanczos,
+    top_eigenpairs,
+    top_eigenpairs_of,
+)
+from landscape.curvature.lanczos import Tridiagonal, lanczos, ritz_nodes_weights
+from landscape.curvature.operators import (
+    LinearOperator,
+    dense_operator,
+    gauss_newton_operator,
+    hessian_operator,
+    hvp,
+    linear_operator,
+    path_contains,
+    spherical_hessian,
+)
+from landscape.curvature.plots import plot_spectral_density
+from landscape.curvature.trace import Estimate, trace, trace_of
+
+__all__ = [
+    "Eigenpairs",
+    "Estimate",
+    "LinearOperator",
+    "SpectralDensity",
+    "Tridiagonal",
+    "dense_operator",
+    "gauss_newton_operator",
+    "hessian_operator",
+    "hvp",
+    "lanczos",
+    "linear_operator",
+    "path_contains",
+    "plot_spectral_density",
+    "ritz_nodes_weights",
+    "spectral_density",
+    "spectral_density_of",
+    "spherical_hessian",
+    "thick_restart_lanczos",
+    "top_eigenpairs",
+    "top_eigenpairs_of",
+    "trace",
+    "trace_of",
+]
