@@ -1,0 +1,47 @@
+"""Replica-symmetric predictions to draw beside simulations, solved in JAX (float64).
+
+Every public function runs in a scoped ``jax.enable_x64`` (never switched on globally),
+checks concrete inputs (``ValueError`` naming the argument), returns NaN with
+``converged=False`` for invalid traced inputs, and is differentiable in its parameters
+(implicit differentiation at the saddle point). Solvers return NamedTuples with
+``value``, the order parameters, ``converged`` and ``num_iterations``. To vmap, grad or
+jit them from outside, run with x64 switched on in the process (a scoped switch does not
+reach into an enclosing float32 transformation).
+
+- :func:`gardner_capacity`, :func:`maximal_margin`, :func:`spherical_volume`: the
+  spherical perceptron (Gardner 1988).
+- :func:`binary_perceptron_entropy`, :func:`binary_capacity`: the binary perceptron
+  (Gardner & Derrida 1988; Krauth & Mezard 1989).
+- :func:`franz_parisi`: local entropy around a reference solution (Franz & Parisi 1995;
+  Huang & Kabashima 2014; Baldassi et al. 2021).
+- :func:`teacher_student_generalization`: Gibbs learning of a teacher perceptron
+  (Gyorgyi & Tishby 1990; Gyorgyi 1990; Seung, Sompolinsky & Tishby 1992).
+- :func:`cover_probability`: exact finite-size probability that random patterns are
+  linearly separable (Cover 1965).
+"""
+
+from landscape.theory.binary import (
+    BinaryCapacity,
+    BinaryEntropy,
+    binary_capacity,
+    binary_perceptron_entropy,
+)
+from landscape.theory.spherical import (
+    MaximalMargin,
+    SphericalVolume,
+    gardner_capacity,
+    maximal_margin,
+    spherical_volume,
+)
+
+__all__ = [
+    "BinaryCapacity",
+    "BinaryEntropy",
+    "MaximalMargin",
+    "SphericalVolume",
+    "binary_capacity",
+    "binary_perceptron_entropy",
+    "gardner_capacity",
+    "maximal_margin",
+    "spherical_volume",
+]
