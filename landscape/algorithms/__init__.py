@@ -24,3 +24,28 @@ __all__ = [
     "norm_reduction",
     "run",
 ]
+from landscape.algorithms.entropy_sgd import (  # noqa: E402
+    EntropySGDInfo,
+    EntropySGDState,
+    entropy_sgd,
+    langevin_average,
+)
+from landscape.algorithms.replicated import (  # noqa: E402
+    CenterReport,
+    ReplicatedInfo,
+    ReplicatedState,
+    center_report,
+    replicated_sgd,
+)
+
+__all__ += [
+    "CenterReport",
+    "EntropySGDInfo",
+    "EntropySGDState",
+    "ReplicatedInfo",
+    "ReplicatedState",
+    "center_report",
+    "entropy_sgd",
+    "langevin_average",
+    "replicated_sgd",
+]
