@@ -104,10 +104,16 @@ def _build(fn, noise, num_samples, chunk_size):
         def one(k, s, params, batch):
             return fn(perturb(k, params, s, noise), batch)
 
-        values = parallel.sharded_vmap(one, in_axes=(0, 0, None, None), chunk_size=chunk_size)(
+        total = num_sigmas * num_samples
+        per_device = -(-total // parallel.device_count())
+        chunk = per_device if chunk_size is None else min(chunk_size, per_device)
+        chunk = -(-per_device // -(-per_device // chunk))  # equal chunks, no remainder
+        padded = parallel.device_count() * chunk * (-(-per_device // chunk))
+        (flat_keys, flat_sigmas), _ = parallel.pad_leading((flat_keys, flat_sigmas), padded)
+        values = parallel.sharded_vmap(one, in_axes=(0, 0, None, None), chunk_size=chunk)(
             flat_keys, flat_sigmas, params, batch
         )
-        values = values.reshape(num_sigmas, num_samples)
+        values = values[:total].reshape(num_sigmas, num_samples)
         mean = jnp.mean(values, axis=1)
         if num_samples > 1:
             stderr = jnp.std(values, axis=1, ddof=1) / jnp.sqrt(num_samples).astype(values.dtype)
