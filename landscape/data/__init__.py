@@ -35,6 +35,6 @@ def digits(test_fraction: float = 0.2, seed: int = 0):
     Returns:
         ``(train, test)``: Batches with x float32 (P, 64) and y int32 (P,).
     """
-    from landscape.data.digits import digits as _digits
+    from landscape.data._digits import digits as _digits
 
     return _digits(test_fraction=test_fraction, seed=seed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"path={str(path)!r} does not exist; expected an IDX file")
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"path={str(path)!r} is not a readable gzip file: {exc}") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"path={str(path)!r} is not an IDX file (bad magic number)")
     ndim = raw[3]
@@ -85,15 +90,17 @@ def load(
         images, labels_path = (_find(path, s) for s in _MNIST_NAMES[split])
         return load(images, labels=labels_path)
     if path.suffix == ".npz":
-        try:
-            with np.load(path) as archive:
-                if "x" not in archive or "y" not in archive:
-                    raise ValueError(
-                        f"path={str(path)!r} holds {sorted(archive.files)}; expected arrays x and y"
-                    )
-                x, y = archive["x"], archive["y"]
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"path={str(path)!r} is not a readable .npz file: {exc}") from exc
+        # open the file ourselves so it is closed when np.load fails on a corrupt archive
+        with open(path, "rb") as f:
+            try:
+                archive = np.load(f)
+                files = sorted(archive.files) if isinstance(archive, np.lib.npyio.NpzFile) else []
+                if "x" in files and "y" in files:
+                    x, y = archive["x"], archive["y"]
+            except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+                raise ValueError(f"path={str(path)!r} is not a readable .npz file: {exc}") from exc
+        if "x" not in files or "y" not in files:
+            raise ValueError(f"path={str(path)!r} holds {files}; expected arrays x and y")
     else:
         if labels is None:
             raise ValueError(f"labels=None for IDX images {str(path)!r}; expected the labels file")

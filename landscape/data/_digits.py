@@ -1,4 +1,8 @@
-"""scikit-learn's bundled 8x8 digits (no download)."""
+"""scikit-learn's bundled 8x8 digits (no download).
+
+A private module: importing a submodule named `digits` would rebind
+`landscape.data.digits` from the function to the module after the first call.
+"""
 
 from __future__ import annotations
 
