@@ -119,12 +119,15 @@ def test_barrier_variants():
     v = jnp.array([1.0, 4.0, 2.0, 3.0])
     ts = jnp.array([0.0, 0.25, 0.5, 1.0])
     b = paths.barrier(v, kind="max_minus_mean_endpoints", ts=ts)
-    assert float(b.height) == pytest.approx(4.0 - 2.0) and float(b.t) == 0.25
+    assert float(b.height) == pytest.approx(4.0 - 2.0)
+    assert float(b.t) == 0.25
     b = paths.barrier(v, kind="max_minus_max_endpoints", ts=ts)
-    assert float(b.height) == pytest.approx(1.0) and float(b.t) == 0.25
+    assert float(b.height) == pytest.approx(1.0)
+    assert float(b.t) == 0.25
     b = paths.barrier(v, kind="max_minus_linear", ts=ts)
     # line at t=0.25 is 1.5: excess 2.5; at t=0.5 line 2.0: excess 0.
-    assert float(b.height) == pytest.approx(2.5) and float(b.t) == 0.25
+    assert float(b.height) == pytest.approx(2.5)
+    assert float(b.t) == 0.25
     batched = paths.barrier(jnp.stack([v, v[::-1]]), kind="max_minus_max_endpoints")
     assert batched.height.shape == (2,)
     flat = paths.barrier(jnp.zeros(5))

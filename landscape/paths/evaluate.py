@@ -189,9 +189,10 @@ def barrier(values: Any, *, kind: str = "max_minus_mean_endpoints", ts: Any = No
                     "(the barrier is measured against the endpoints)"
                 )
         ts = ts.astype(values.dtype)
+    ts_b = ts.reshape((1,) * (values.ndim - 1) + (num_t,))
     v0, v1 = values[..., :1], values[..., -1:]
     if kind == "max_minus_linear":
-        excess = values - ((1 - ts) * v0 + ts * v1)
+        excess = values - ((1 - ts_b) * v0 + ts_b * v1)
     elif kind == "max_minus_mean_endpoints":
         excess = values - 0.5 * (v0 + v1)
     else:
