@@ -2,7 +2,6 @@
 closed-form Gaussian integrals)."""
 
 import itertools
-import math
 
 import jax
 import jax.numpy as jnp

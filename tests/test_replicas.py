@@ -103,11 +103,13 @@ def test_center_report_and_solved(setup):
     algo = algorithms.replicated_sgd(problem, optax.sgd(0.5), 3, gamma=0.5, gamma_growth=1.05)
     state = algo.init(jax.random.key(0), params)
     report = algorithms.center_report(problem, state, batch)
-    assert not report.is_solution and "NOT" in report.message
+    assert not report.is_solution
+    assert "NOT" in report.message
     assert report.replica_errors.shape == (3,)
     easy = batch._replace(y=jnp.sign(batch.x @ params["w"]))  # params solve these labels
     report = algorithms.center_report(problem, state, easy)
-    assert report.is_solution and bool(algo.solved(state, easy))
+    assert report.is_solution
+    assert bool(algo.solved(state, easy))
 
 
 def test_entropy_sgd_inner_loop_matches_python_loop(setup):
@@ -157,9 +159,8 @@ def test_entropy_sgd_inner_loop_matches_python_loop(setup):
     state = algo.init(jax.random.key(0), params)
     state, info = algo.step(key, state, batch)
     np.testing.assert_allclose(state.params["w"], w - 0.5 * gamma * (w - m), rtol=1e-4, atol=1e-5)
-    assert float(info.gamma) == pytest.approx(gamma) and float(state.gamma) == pytest.approx(
-        2 * gamma
-    )
+    assert float(info.gamma) == pytest.approx(gamma)
+    assert float(state.gamma) == pytest.approx(2 * gamma)
 
 
 def test_entropy_sgd_runs_in_the_driver(setup):
@@ -169,7 +170,8 @@ def test_entropy_sgd_runs_in_the_driver(setup):
     )
     state = algo.init(jax.random.key(0), params)
     state, infos = algorithms.run(algo, jax.random.key(1), state, batch, 12, chunk_size=6)
-    assert infos.loss.shape == (12,) and np.all(np.isfinite(infos.distance))
+    assert infos.loss.shape == (12,)
+    assert np.all(np.isfinite(infos.distance))
 
 
 def test_bad_input(setup):
