@@ -137,7 +137,7 @@ def local_energy(
     key: jax.Array,
     num_samples: int,
     noise: str = "multiplicative",
-    chunk_size: int | None = 32,
+    chunk_size: int | None = 8,
 ) -> LocalEnergy:
     """The local energy curve of a minimum: mean of fn(perturbed params) at every sigma.
 
