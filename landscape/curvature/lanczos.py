@@ -128,7 +128,7 @@ def lanczos(
 
 
 def tridiagonal_matrix(alphas: jax.Array, betas: jax.Array) -> jax.Array:
-    """Dense ``T (steps, steps)`` from ``alphas (steps,)`` and off-diagonal ``betas (steps - 1,)``."""
+    """Dense ``T (steps, steps)`` from ``alphas (steps,)`` and off-diagonal ``betas (steps-1,)``."""
     return jnp.diag(alphas) + jnp.diag(betas, 1) + jnp.diag(betas, -1)
 
 
