@@ -73,8 +73,11 @@ def lanczos(
     and every Ritz value stays a Rayleigh-Ritz value of ``A``. If the whole
     space is exhausted the next vector is zero.
 
-    The loop is one ``lax.scan``; call inside ``jax.jit``. Shapes: ``v0 (D,)``
-    (normalised here); the dtype of ``v0`` is the working dtype.
+    The loop is one jitted ``lax.scan`` (`matvec` is a static argument: pass
+    data as operands of a :class:`~landscape.curvature.LinearOperator`, or
+    call this inside your own ``jax.jit`` so a closure sees tracers, not
+    constants). Shapes: ``v0 (D,)`` (normalised here); the dtype of ``v0`` is
+    the working dtype.
     """
     if v0.ndim != 1:
         raise ValueError(f"v0 has shape {v0.shape}; expected a flat vector (D,)")
@@ -83,8 +86,13 @@ def lanczos(
         raise ValueError(f"num_steps={num_steps!r}; expected a positive integer")
     if num_steps > dim:
         raise ValueError(f"num_steps={num_steps} exceeds the dimension D={dim}; expected <= D")
-    dtype = v0.dtype
     key = jax.random.key(0) if key is None else key
+    return _lanczos_jit(matvec, v0, num_steps, reorthogonalize, return_basis, key)
+
+
+def _lanczos(matvec, v0, num_steps, reorthogonalize, return_basis, key):
+    dim = v0.shape[0]
+    dtype = v0.dtype
     tol = breakdown_tolerance(dtype)
     keep = reorthogonalize or return_basis
     v = v0 / jnp.linalg.norm(v0)
@@ -125,6 +133,9 @@ def lanczos(
     init = (basis0, jnp.zeros_like(v), v, zero, zero)
     (basis, *_), (alphas, betas) = jax.lax.scan(step, init, jnp.arange(num_steps))
     return Tridiagonal(alphas, betas, basis if return_basis else None, num_steps)
+
+
+_lanczos_jit = jax.jit(_lanczos, static_argnums=(0, 2, 3, 4))
 
 
 def tridiagonal_matrix(alphas: jax.Array, betas: jax.Array) -> jax.Array:
