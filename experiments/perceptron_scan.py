@@ -81,14 +81,14 @@ def train_samples(config: Config, alpha: float, keys: jax.Array):
     algo = algorithms.gradient(problem, optax.sgd(config.lr))
 
     def setup(key):
-        k_data, k_init = jax.random.split(key)
+        k_data, k_init, k_run = jax.random.split(key, 3)
         batch = data.random_patterns(k_data, n, p)
-        return batch, algo.init(k_init, problem.model.init(k_init))
+        return batch, algo.init(k_run, problem.model.init(k_init)), k_run
 
-    batches, states = jax.jit(jax.vmap(setup))(keys)
+    batches, states, run_keys = jax.jit(jax.vmap(setup))(keys)
     states, _ = algorithms.run(
         algo,
-        keys,
+        run_keys,
         states,
         batches,
         config.steps,

@@ -238,6 +238,7 @@ def scan(
     if samples < 1:
         raise ValueError(f"samples={samples}; expected at least one sample")
     run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     done = {r["point_index"]: r for r in _repair(run_dir) if "point_index" in r}
     for i, point in enumerate(points):
         if i in done:

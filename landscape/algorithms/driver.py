@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from landscape import parallel
 from landscape.algorithms.base import Algorithm
-from landscape.problem import check_positive_int
+from landscape.problem import Batch, check_batch, check_positive_int
 
 
 def _chunk_fn(algorithm: Algorithm, chunk_size: int):
@@ -45,6 +45,22 @@ def _compiled(algorithm: Algorithm, chunk_size: int, samples: bool, data_axis, s
         )
         solved = parallel.sharded_vmap(solved, in_axes=(0, data_axis), chunk_size=sample_chunk)
     return jax.jit(chunk), jax.jit(solved)
+
+
+def _check_data(data: Any, has_sample_axis: bool) -> None:
+    """ValueError for concrete data with NaN/inf inputs or mismatched x/y lengths."""
+    if not isinstance(data, Batch):
+        return
+    if has_sample_axis:
+        if np.ndim(data.y) != 2 or np.shape(data.x)[:2] != np.shape(data.y):
+            raise ValueError(
+                f"data.x has shape {np.shape(data.x)} and data.y {np.shape(data.y)}; expected "
+                "a leading sample axis and the same number of examples in both"
+            )
+        if not isinstance(data.x, jax.core.Tracer) and not np.all(np.isfinite(data.x)):
+            raise ValueError("data.x contains NaN or inf; expected finite inputs")
+        return
+    check_batch(data, name="data")
 
 
 def run(
@@ -97,6 +113,7 @@ def run(
         >>> infos.loss.shape
         (50,)
     """
+    _check_data(data, samples and data_axis == 0)
     num_steps = check_positive_int(num_steps, "num_steps")
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     chunk_size = min(chunk_size, num_steps)
