@@ -511,16 +511,21 @@ def committee_success(
     batch_size: int | None = None,
     kappa: float = 0.0,
     replicas: int = 3,
+    gamma: float = 0.05,
+    gamma_growth: float = 1.001,
     chunk: int = 100,
 ) -> np.ndarray:
     """Whether an algorithm finds a zero-training-error committee machine, per sample (S,) bool.
 
     Random patterns (P, n) with random labels; the committee machine
-    (`landscape.models.committee_machine`, erf units in training, sign-unit
-    vote for the error count) is trained on the hinge loss at margin kappa on
-    its smooth output (``"sgd"``: `landscape.algorithms.gradient` with
+    (`landscape.models.committee_machine` with erf units, classified by the
+    sign of its smooth output (1/sqrt(k)) sum_l erf(h_l); the sign-unit vote
+    of the same weights is a different model, which SGD on the erf output
+    does not train) is trained on the hinge loss at margin kappa (``"sgd"``:
+    `landscape.algorithms.gradient` with
     ``optax.sgd``; ``"replicated_sgd"``: `landscape.algorithms.replicated_sgd`
-    when available). A sample counts as solved if the vote classifies every
+    with ``replicas`` replicas coupled by ``gamma`` growing by ``gamma_growth``
+    per step, judged by its centre). A sample counts as solved if the vote classifies every
     pattern correctly at the end of any chunk of ``chunk`` steps within
     ``max_iters``. The fraction solved vs alpha locates the algorithmic
     threshold (Baldassi et al., PRE 2022).
@@ -528,11 +533,13 @@ def committee_success(
     import optax
 
     from landscape import algorithms, losses, models
-    from landscape.problem import Problem
+    from landscape.problem import Model, Problem
 
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r}; expected one of {ALGORITHMS}")
-    model = models.committee_machine(n, k, tree=tree)
+    committee = models.committee_machine(n, k, tree=tree)
+    # The erf committee, classified by the sign of its own smooth output.
+    model = Model(committee.init, committee.apply)
     problem = Problem(model, losses.hinge(kappa))
     optimizer = optax.sgd(learning_rate)
     if algorithm == "sgd":
@@ -544,7 +551,15 @@ def committee_success(
                 "algorithm='replicated_sgd' needs landscape.algorithms.replicated_sgd, "
                 "which this installation does not provide"
             )
-        algo = replicated(problem, optimizer, replicas=replicas, batch_size=batch_size)
+        algo = replicated(
+            problem,
+            optimizer,
+            replicas,
+            gamma=gamma,
+            gamma_growth=gamma_growth,
+            batch_size=batch_size,
+            shard=False,
+        )
 
     def setup(key):
         k_data, k_init = jax.random.split(key)
@@ -554,12 +569,8 @@ def committee_success(
     batches, states = jax.jit(jax.vmap(setup))(sample_keys)
 
     def params_of(state):
-        params = state.params
-        leaves = jax.tree.leaves(params)
-        # Replicated states carry a leading replica axis: judge the centre (their mean).
-        if leaves and leaves[0].ndim == 3:
-            params = jax.tree.map(lambda x: jnp.mean(x, axis=0), params)
-        return params
+        # Replicated states are judged by their centre (the measured minimum).
+        return state.center if hasattr(state, "center") else state.params
 
     @jax.jit
     def vote_errors(states, batches):
