@@ -26,6 +26,8 @@ from landscape.theory.binary import (
     binary_capacity,
     binary_perceptron_entropy,
 )
+from landscape.theory.finite_size import cover_probability
+from landscape.theory.franz_parisi import FranzParisi, franz_parisi
 from landscape.theory.spherical import (
     MaximalMargin,
     SphericalVolume,
@@ -33,15 +35,26 @@ from landscape.theory.spherical import (
     maximal_margin,
     spherical_volume,
 )
+from landscape.theory.teacher_student import (
+    BinaryGeneralization,
+    SphericalGeneralization,
+    teacher_student_generalization,
+)
 
 __all__ = [
     "BinaryCapacity",
     "BinaryEntropy",
+    "BinaryGeneralization",
+    "FranzParisi",
     "MaximalMargin",
+    "SphericalGeneralization",
     "SphericalVolume",
     "binary_capacity",
     "binary_perceptron_entropy",
+    "cover_probability",
+    "franz_parisi",
     "gardner_capacity",
     "maximal_margin",
     "spherical_volume",
+    "teacher_student_generalization",
 ]

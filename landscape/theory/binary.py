@@ -16,7 +16,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from landscape.theory import gaussian as g
 from landscape.theory._validate import as_float64, check_range, float64, in_range
@@ -35,12 +34,12 @@ def log_2cosh(x: jax.Array) -> jax.Array:
 
 def _z_rule(scale):
     """Rule for ``E_z f(scale * z)`` with f kinked at 0 (tanh, log 2cosh)."""
-    return g.sinh_rule(jnp.zeros_like(scale), 1.0 / jnp.maximum(scale, 1e-300))
+    return g.sinh_rule(jnp.zeros_like(scale), 1.0 / jnp.maximum(scale, 1e-30))
 
 
 def entropic_moments(q_hat):
     """``(E_z log 2cosh(sqrt(q_hat) z), E_z tanh^2(sqrt(q_hat) z))`` for Ising weights."""
-    scale = jnp.sqrt(q_hat)
+    scale = jnp.sqrt(jnp.maximum(q_hat, 1e-30))
     z, w = _z_rule(scale)
     x = scale * z
     return jnp.sum(w * log_2cosh(x)), jnp.sum(w * jnp.tanh(x) ** 2)
@@ -139,7 +138,7 @@ def binary_perceptron_entropy(alpha, kappa=0.0) -> BinaryEntropy:
         ``num_iterations``).
 
     Example:
-        >>> round(float(binary_perceptron_entropy(0.0).value), 12) == round(float(np.log(2)), 12)
+        >>> abs(float(binary_perceptron_entropy(0.0).value) - 0.6931471805599453) < 1e-12
         True
     """
     check_range("alpha", alpha, lower=0.0, upper=ALPHA_MAX, what=" (load)")

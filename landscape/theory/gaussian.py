@@ -53,9 +53,24 @@ def log_h(x: jax.Array) -> jax.Array:
     return log_ndtr(-x)
 
 
+#: Terms of the continued fraction used for the inverse Mills ratio at x > 5.
+MILLS_TERMS = 40
+
+
 def inverse_mills(x: jax.Array) -> jax.Array:
-    """``M(x) = G(x) / H(x) = -d log H / dx`` (density over tail), stable for all x."""
-    return jnp.exp(log_gaussian_density(x) - log_h(x))
+    """``M(x) = G(x) / H(x) = -d log H / dx`` (density over tail), accurate for all x.
+
+    For x <= 5 as ``exp(log G - log H)``; above, by Laplace's continued fraction
+    ``M(x) = x + 1/(x + 2/(x + 3/(x + ...)))`` (``MILLS_TERMS`` terms, machine precision
+    there), which avoids the cancellation of two ``~x^2/2`` logs at large x.
+    """
+    xs = jnp.where(x <= 5.0, x, 5.0)
+    small = jnp.exp(log_gaussian_density(xs) - log_h(xs))
+    xl = jnp.where(x > 5.0, x, 5.0)
+    tail = xl
+    for k in range(MILLS_TERMS, 0, -1):
+        tail = xl + k / tail
+    return jnp.where(x <= 5.0, small, tail)
 
 
 @functools.cache

@@ -87,11 +87,10 @@ def _maximal_margin(alpha):
 
 @float64
 def maximal_margin(alpha) -> MaximalMargin:
-    """Largest margin the spherical perceptron can reach at load alpha: the inverse of
-    :func:`gardner_capacity`.
+    """Largest margin the spherical perceptron reaches at load alpha (inverse capacity).
 
-    Solves ``int_{-kappa}^inf Dt (t + kappa)^2 = 1 / alpha`` for kappa (safeguarded
-    Newton on the log). Exact for alpha <= 2 (kappa_max >= 0); above 2 it follows the
+    The inverse of :func:`gardner_capacity`: solves
+    ``int_{-kappa}^inf Dt (t + kappa)^2 = 1 / alpha`` for kappa (safeguarded Newton on the log). Exact for alpha <= 2 (kappa_max >= 0); above 2 it follows the
     RS line at negative margin (not exact there). Differentiable (implicit function).
 
     Args:
@@ -110,12 +109,12 @@ def maximal_margin(alpha) -> MaximalMargin:
 
 
 def _rule(q, kappa):
-    q_safe = jnp.maximum(q, 1e-300)
-    return g.sinh_rule(kappa / jnp.sqrt(q_safe), jnp.sqrt((1.0 - q) / q_safe))
+    q_safe = jnp.maximum(q, 1e-30)
+    return g.sinh_rule(kappa / jnp.sqrt(q_safe), jnp.sqrt(1.0 - q) / jnp.sqrt(q_safe))
 
 
 def _stability_argument(t, q, kappa):
-    return (kappa - jnp.sqrt(jnp.maximum(q, 1e-300)) * t) / jnp.sqrt(1.0 - q)
+    return (kappa - jnp.sqrt(jnp.maximum(q, 1e-30)) * t) / jnp.sqrt(1.0 - q)
 
 
 def energetic_moments(q, kappa):
