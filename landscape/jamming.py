@@ -480,3 +480,85 @@ def jamming_width(num_params, fraction_jammed) -> float | None:
             t = (f[i] - 0.5) / (f[i] - f[i + 1])
             return float(np.exp(np.log(ns[i]) + t * (np.log(ns[i + 1]) - np.log(ns[i]))))
     return None
+
+
+def network_point(
+    sample_keys: jax.Array,
+    model: Model,
+    batch: Batch,
+    *,
+    margin: float = 1.0,
+    learning_rate: float = 1e-4,
+    min_learning_rate: float = 1e-7,
+    decay_every: int = 10_000,
+    max_steps: int | None = None,
+    loss_threshold: float = 1e-10,
+    jammed_fraction: float = 0.1,
+    hessian: bool = True,
+    max_hessian_params: int = 3000,
+) -> tuple[dict, dict]:
+    """Run `train_to_jamming` from one initialisation per sample key (float64); summarise.
+
+    All samples run in one vmapped call, sharded over devices, with the data
+    shared. A run is *jammed* when it ends with N_Delta > ``jammed_fraction`` N
+    (N the number of parameters), *unjammed* when it stopped satisfied, and
+    *undecided* otherwise (it exhausted its step budget with few overlaps left).
+
+    Returns:
+        ``(row, arrays)``: row with ``num_params``, ``p``, ``p_over_n``,
+        ``n_delta_per_n`` (mean, stderr), ``fraction_jammed``,
+        ``fraction_unjammed``, ``undecided``, ``steps_mean``,
+        ``loss_per_unsatisfied_mean`` and, when ``hessian`` and N is small
+        enough, ``hessian_zero_modes`` (eigenvalues below 1e-8 of the largest)
+        of the first sample; arrays with ``n_delta`` (S,), ``steps`` (S,) and
+        ``hessian_eigenvalues`` (N,) when computed.
+    """
+    from landscape import stats
+    from landscape.problem import num_params
+
+    with _x64():
+        batch = Batch(jnp.asarray(batch.x, jnp.float64), jnp.asarray(batch.y, jnp.float64))
+
+        def one(key, b):
+            params = jax.tree.map(lambda t: t.astype(jnp.float64), model.init(key))
+            return train_to_jamming(
+                model,
+                params,
+                b,
+                margin=margin,
+                learning_rate=learning_rate,
+                min_learning_rate=min_learning_rate,
+                decay_every=decay_every,
+                max_steps=max_steps,
+                loss_threshold=loss_threshold,
+            )
+
+        runs = jax.jit(parallel.sharded_vmap(one, in_axes=(0, None)))(sample_keys, batch)
+        runs = jax.tree.map(np.asarray, runs)
+        first = jax.tree.map(lambda t: t[0], runs.params)
+        n_params = num_params(first)
+        p = int(batch.y.shape[0])
+        n_delta = runs.num_unsatisfied.astype(np.float64)
+        jammed = (n_delta > jammed_fraction * n_params) & ~runs.satisfied
+        unjammed = runs.satisfied
+        nd_mean, nd_err = stats.mean_stderr(n_delta / n_params)
+        row = {
+            "num_params": n_params,
+            "p": p,
+            "p_over_n": p / n_params,
+            "n_delta_per_n": nd_mean,
+            "n_delta_per_n_stderr": nd_err,
+            "fraction_jammed": float(np.mean(jammed)),
+            "fraction_unjammed": float(np.mean(unjammed)),
+            "undecided": int(np.sum(~jammed & ~unjammed)),
+            "steps_mean": float(np.mean(runs.steps)),
+            "loss_per_unsatisfied_mean": float(np.mean(runs.loss)),
+        }
+        arrays = {"n_delta": n_delta, "steps": np.asarray(runs.steps)}
+        if hessian and n_params <= max_hessian_params:
+            eig = hessian_spectrum(model, first, batch, margin)
+            arrays["hessian_eigenvalues"] = eig
+            scale = max(float(np.max(np.abs(eig))), 1e-300)
+            row["hessian_zero_modes"] = int(np.sum(np.abs(eig) < 1e-8 * scale))
+            row["hessian_first_n_delta"] = int(n_delta[0])
+    return row, arrays
