@@ -302,7 +302,8 @@ def main(argv=None):
     parser.add_argument("--tol", type=float, default=1e-5)
     parser.add_argument("--power-max-iters", type=int, default=200)
     parser.add_argument("--trace-matvecs", type=int, default=100)
-    parser.add_argument("--trace-points", default="init,trained")
+    parser.add_argument("--points", default="init,trained", help="where to measure")
+    parser.add_argument("--trace-points", default="init,trained", help="where to run trace/SLQ")
     parser.add_argument("--slq-steps", type=int, default=100)
     parser.add_argument("--slq-probes", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -314,8 +315,10 @@ def main(argv=None):
     start = time.perf_counter()
     batch = teacher_task(jax.random.key(args.seed), 784, args.inputs)
     params = init_mlp(jax.random.key(args.seed + 1), [784] + [args.width] * args.depth + [10])
+    points = args.points.split(",")
     rows = []
-    measure("init", params, batch, args, rows)
+    if "init" in points:
+        measure("init", params, batch, args, rows)
     trained = sgd(params, batch, args.epochs)
     acc = float(jnp.mean(jnp.argmax(apply_mlp(trained, batch[0]), 1) == batch[1]))
     print(
@@ -323,8 +326,9 @@ def main(argv=None):
         f"{float(loss_fn(trained, batch)):.4f}",
         flush=True,
     )
-    measure("trained", trained, batch, args, rows)
-    rows[-1]["train_accuracy"] = acc
+    if "trained" in points:
+        measure("trained", trained, batch, args, rows)
+        rows[-1]["train_accuracy"] = acc
     summary = {
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "devices": [str(d) for d in jax.devices()],

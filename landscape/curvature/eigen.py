@@ -130,8 +130,21 @@ def thick_restart_lanczos(
     btol = breakdown_tolerance(dtype)
     rows = jnp.arange(m + 1)
 
-    def extend(j, carry):
-        basis, t, beta, scale, count = carry
+    early = which != "both"
+    pad_sign = -1.0 if which == "largest" else 1.0
+
+    def ritz(t, beta, active, scale):
+        """Ritz pairs of the leading ``active`` block; padded rows sit beyond the wanted end."""
+        pad = jnp.where(jnp.arange(m) >= active, pad_sign * (scale + 1), 0).astype(dtype)
+        theta, s = jnp.linalg.eigh(t + jnp.diag(pad))
+        est = jnp.abs(beta * s[active - 1])
+        real = jnp.arange(m) < active
+        order_real = real if which == "both" else (real[::-1] if which == "largest" else real)
+        norm = jnp.max(jnp.where(order_real, jnp.abs(theta), 0))
+        return theta, s, norm, est
+
+    def extend(carry):
+        j, basis, t, beta, scale, count, norm_est, _ = carry
         w = matvec(basis[j]).astype(dtype)
         mask = (rows <= j).astype(dtype)
         h = (basis @ w) * mask
@@ -154,20 +167,23 @@ def thick_restart_lanczos(
 
         v_next = jax.lax.cond(broke, fresh, lambda: w / jnp.where(broke, 1, beta))
         basis = basis.at[j + 1].set(v_next)
-        return basis, t, beta, scale, count + 1
-
-    def ritz(t, beta, norm_est):
-        theta, s = jnp.linalg.eigh(t)
-        norm_est = jnp.maximum(norm_est, jnp.max(jnp.abs(theta)))
-        est = jnp.abs(beta * s[m - 1])
-        return theta, s, norm_est, est
+        converged = jnp.asarray(False)
+        if early:
+            # Check the wanted Ritz pairs of the active block after every step (an m x m eigh,
+            # negligible next to a product), so a run stops as soon as it can.
+            _, _, norm, est = ritz(t, beta, j + 1, scale)
+            norm_est = jnp.maximum(norm_est, norm)
+            converged = (j + 1 >= k) & jnp.all(est[wanted] <= tol * norm_est)
+        return j + 1, basis, t, beta, scale, count + 1, norm_est, converged
 
     def body(state):
-        basis, t, start, beta, scale, norm_est, count, restarts, _ = state
-        basis, t, beta, scale, count = jax.lax.fori_loop(
-            start, m, extend, (basis, t, beta, scale, count)
+        basis, t, start, beta, scale, norm_est, count, restarts, _, _ = state
+        carry = (start, basis, t, beta, scale, count, norm_est, jnp.asarray(False))
+        active, basis, t, beta, scale, count, norm_est, _ = jax.lax.while_loop(
+            lambda c: (c[0] < m) & ~c[-1], extend, carry
         )
-        theta, s, norm_est, est = ritz(t, beta, norm_est)
+        theta, s, norm, est = ritz(t, beta, active, scale)
+        norm_est = jnp.maximum(norm_est, norm)
         ok = jnp.all(est[wanted] <= tol * norm_est)
         stop = ok | (count + (m - p) > max_steps) | full_space
 
@@ -180,7 +196,8 @@ def thick_restart_lanczos(
 
         basis, t = jax.lax.cond(stop, lambda: (basis, t), restart)
         restarts = restarts + jnp.where(stop, 0, 1)
-        return basis, t, jnp.asarray(p), beta, scale, norm_est, count, restarts, stop
+        start = jnp.where(stop, active, p)
+        return basis, t, start, beta, scale, norm_est, count, restarts, stop, active
 
     v = (v0 / jnp.linalg.norm(v0)).astype(dtype)
     basis = jnp.zeros((m + 1, dim), dtype).at[0].set(v)
@@ -195,10 +212,12 @@ def thick_restart_lanczos(
         jnp.asarray(0),
         jnp.asarray(0),
         jnp.asarray(False),
+        jnp.asarray(m),
     )
-    state = jax.lax.while_loop(lambda s: ~s[-1], body, state)
-    basis, t, _, beta, _, norm_est, count, restarts, _ = state
-    theta, s, norm_est, _ = ritz(t, beta, norm_est)
+    state = jax.lax.while_loop(lambda s: ~s[-2], body, state)
+    basis, t, _, beta, scale, norm_est, count, restarts, _, active = state
+    theta, s, norm, _ = ritz(t, beta, active, scale)
+    norm_est = jnp.maximum(norm_est, norm)
     values = theta[wanted]
     vectors = s[:, wanted].T @ basis[:m]
     vectors = vectors / jnp.linalg.norm(vectors, axis=1, keepdims=True)
