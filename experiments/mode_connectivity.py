@@ -208,9 +208,7 @@ def measure_point(config: Config, point: dict, keys: jax.Array):
     row: dict = {"p": int(batches.y.shape[-1])}
     arrays = {"ts": np.asarray(ts)}
     for kind, route in routes.items():
-        loss, error = paths.evaluate(
-            fn, route, ts, batches, samples=True, data_axis=data_axis, chunk_size=8
-        )
+        loss, error = paths.evaluate(fn, route, ts, batches, samples=True, data_axis=data_axis)
         arrays[f"{kind}_loss"] = np.asarray(loss)
         arrays[f"{kind}_error"] = np.asarray(error)
         for name, values, barrier_kind in (
@@ -285,4 +283,32 @@ def plot(run_dir: Path) -> list[Path]:
     axes[1].set_title("MLP on digits", fontsize=9)
     if digits:
         axes[1].legend(fontsize=7)
-    return [plots.save(fig, Path(run_dir) / "mode_connectivity.png")]
+    figures = [plots.save(fig, Path(run_dir) / "mode_connectivity.png")]
+    figures += _plot_profiles(run_dir, rows)
+    return figures
+
+
+def _plot_profiles(run_dir: Path, rows: list[dict]) -> list[Path]:
+    """``profiles.png``: mean error and loss along the three routes for the digits MLP (SGD)."""
+    from landscape.paths import plots as path_plots
+
+    chosen = [r for r in rows if r["problem"] == "digits" and r["algorithm"] == "sgd"]
+    if not chosen:
+        return []
+    arrays = runs.load_params(run_dir, f"point{chosen[0]['point_index']:04d}")
+    ts = arrays["['ts']"]
+    plt = plots.pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, name, kind in (
+        (axes[0], "error", "max_minus_mean_endpoints"),
+        (axes[1], "loss", "max_minus_linear"),
+    ):
+        path_plots.plot_profiles(
+            ts,
+            {route: arrays[f"['{route}_{name}']"] for route in PATH_KINDS},
+            kind=kind,
+            ax=ax,
+            ylabel=f"training {name} (mean over pairs)",
+        )
+    fig.suptitle("MLP on digits, SGD minima from two seeds", fontsize=9)
+    return [plots.save(fig, Path(run_dir) / "profiles.png")]

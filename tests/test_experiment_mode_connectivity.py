@@ -22,7 +22,8 @@ def test_quick_run_and_plot(tmp_path):
     assert [r["seconds"] for r in again] == [r["seconds"] for r in rows]
     assert runs.load_params(tmp_path, "point0000")["['linear_error']"].shape == (2, 5)
     figures = mode_connectivity.plot(tmp_path)
-    assert figures[0].exists()
+    assert [f.name for f in figures] == ["mode_connectivity.png", "profiles.png"]
+    assert all(f.exists() for f in figures)
 
 
 @pytest.mark.slow

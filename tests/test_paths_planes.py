@@ -79,3 +79,25 @@ def test_value_errors(key):
         paths.evaluate_plane(_sq, params, params, params, jnp.zeros((3, 3)), 0.0)
     with pytest.raises(ValueError, match="structures"):
         paths.plane_through(params, params, {"q": jnp.ones((2, 2))})
+
+
+def test_figures(tmp_path, key):
+    from landscape import plots
+    from landscape.paths import plots as path_plots
+
+    ka, kb, kc = jax.random.split(key, 3)
+    make = lambda k: {"w": jax.random.normal(k, (4,))}
+    a, b, c = make(ka), make(kb), make(kc)
+    pl = paths.plane_through(a, b, c)
+    grid = paths.grid(jnp.linspace(-0.5, 1.5, 5), jnp.linspace(-0.5, 1.5, 4))
+    values = paths.evaluate_plane(_sq, pl.origin, pl.d1, pl.d2, grid, 0.0)
+    ax = path_plots.plot_plane(
+        grid, values, points={n: paths.project(pl, p) for n, p in zip("abc", (a, b, c))}
+    )
+    plots.save(ax.figure, tmp_path / "plane.png")
+    ts = jnp.linspace(0, 1, 6)
+    prof = paths.evaluate(_sq, paths.linear(a, b), ts, 0.0)
+    ax = path_plots.plot_profiles(ts, {"line": prof, "stacked": jnp.stack([prof, prof + 1])})
+    plots.save(ax.figure, tmp_path / "profile.png")
+    assert (tmp_path / "plane.png").exists()
+    assert (tmp_path / "profile.png").exists()

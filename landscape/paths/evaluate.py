@@ -40,31 +40,49 @@ def check_ts(ts: Any, name: str = "ts") -> jax.Array:
     return ts
 
 
-def _full(size: int | None, fallback: int) -> int:
-    # lax.map with batch_size=None maps one element at a time; a batch size at
-    # least the axis length vmaps the whole axis at once.
-    return fallback if size is None else size
+def default_chunk_sizes(num_points: int, num_samples: int) -> tuple[int, int]:
+    """Default (points, samples) evaluated at once per device.
+
+    On CPU, one at a time (a compiled scan): XLA's CPU matrix products with a
+    batch axis (what vmapping over points turns a network's layers into, since
+    each point has its own weights) were measured slower than plain ones, so a
+    scan of plain products is fastest there (`experiments/bench_paths.py`). On
+    accelerators, every point of every path at once (bounded by memory).
+    """
+    if jax.default_backend() == "cpu":
+        return 1, 1
+    return num_points, num_samples
+
+
+def map_batch_size(size: int) -> int | None:
+    """`lax.map` batch size for `size` elements at once: 1 becomes a plain scan (no vmap)."""
+    return None if size == 1 else size
 
 
 @functools.partial(
     jax.jit, static_argnames=("fn", "chunk_size", "samples", "data_axis", "sample_chunk")
 )
 def _evaluate(fn, path, ts, batch, chunk_size, samples, data_axis, sample_chunk):
+    # lax.map with batch_size=None maps one element at a time (a scan), so
+    # None is resolved here to explicit sizes and 1 back to None.
     num_t = ts.shape[0]
+    num_s = jax.tree.leaves(path)[0].shape[0] if samples else 1
+    default_t, default_s = default_chunk_sizes(num_t, num_s)
+    chunk_size = default_t if chunk_size is None else chunk_size
+    sample_chunk = default_s if sample_chunk is None else sample_chunk
 
     def along(one_path, one_batch, shard):
         point = lambda t, p, b: fn(p(t), b)
         return parallel.sharded_vmap(
-            point, in_axes=(0, None, None), chunk_size=_full(chunk_size, num_t), shard=shard
+            point, in_axes=(0, None, None), chunk_size=map_batch_size(chunk_size), shard=shard
         )(ts, one_path, one_batch)
 
     if not samples:
         return along(path, batch, True)
-    num_s = jax.tree.leaves(path)[0].shape[0]
     return parallel.sharded_vmap(
         lambda p, b: along(p, b, False),
         in_axes=(0, data_axis),
-        chunk_size=_full(sample_chunk, num_s),
+        chunk_size=map_batch_size(sample_chunk),
     )(path, batch)
 
 
@@ -94,11 +112,13 @@ def evaluate(
         ts: points (T,) in [0, 1].
         batch: the data, an argument of the compiled call (never closed over).
         chunk_size: points t evaluated at once (per path, per device); None:
-            all T at once. Bounds memory at chunk_size parameter copies.
+            `default_chunk_sizes` (1 on CPU: a scan, all T on accelerators).
+            Bounds memory at chunk_size parameter copies and their activations.
         samples: the path carries a leading sample axis S.
         data_axis: with ``samples``, 0 if ``batch`` has a sample axis too
             (one data set per pair), None if shared.
-        sample_chunk: paths at once per device (None: all).
+        sample_chunk: paths at once per device (None: 1 on CPU, all on
+            accelerators).
 
     Returns:
         values with leaves (T,), or (S, T) with ``samples``. Without samples

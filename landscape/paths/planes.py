@@ -24,6 +24,7 @@ from jax.flatten_util import ravel_pytree
 
 from landscape import parallel
 from landscape.paths.curves import check_same_structure
+from landscape.paths.evaluate import default_chunk_sizes, map_batch_size
 from landscape.problem import Params
 
 
@@ -263,7 +264,8 @@ def evaluate_plane(
         params, d1, d2: the origin and the two directions (e.g. a `Plane`'s fields).
         grid: coordinates (..., 2), e.g. `grid(xs, ys)` (X, Y, 2).
         batch: the data (an argument of the compiled call).
-        chunk_size: grid points at once per device (None: all).
+        chunk_size: grid points at once per device (None: 1, a scan, on CPU;
+            all on accelerators; see `landscape.paths.evaluate`).
 
     Returns:
         values with leaves shaped like ``grid.shape[:-1]``.
@@ -277,6 +279,10 @@ def evaluate_plane(
         raise ValueError(f"chunk_size={chunk_size!r}; expected a positive integer or None")
     shape = coords.shape[:-1]
     flat = coords.reshape(-1, 2)
-    chunk = flat.shape[0] if chunk_size is None else int(chunk_size)
+    if chunk_size is None:
+        chunk = default_chunk_sizes(flat.shape[0], 1)[0]
+    else:
+        chunk = int(chunk_size)
+    chunk = map_batch_size(chunk)
     values = _evaluate_plane(fn, Plane(params, d1, d2), flat, batch, chunk)
     return jax.tree.map(lambda v: v.reshape(shape), values)
