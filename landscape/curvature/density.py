@@ -68,9 +68,12 @@ def _density(
         )
         return ritz_nodes_weights(result)
 
-    nodes, weights = sharded_vmap(
-        one, in_axes=(0, None, None), chunk_size=probe_chunk, shard=shard
-    )(probes, operator, k_restart)
+    # probe_chunk = 1 runs the probes one after another without vmap (a batch of one
+    # turns every matmul of the product into a batched one, several times slower on CPU).
+    chunk = None if probe_chunk == 1 else (probe_chunk or num_probes)
+    nodes, weights = sharded_vmap(one, in_axes=(0, None, None), chunk_size=chunk, shard=shard)(
+        probes, operator, k_restart
+    )
     lo, hi = jnp.min(nodes), jnp.max(nodes)
     if sigma is None:
         span = hi - lo
@@ -113,10 +116,11 @@ def spectral_density_of(
     ``num_probes`` Rademacher probes, ``num_steps`` Lanczos steps each (full
     reorthogonalisation by default: memory ``probe_chunk x num_steps x D``
     per device; without it ``O(probe_chunk x D)`` but Ritz values may repeat).
-    Probes run vmapped ``probe_chunk`` at a time, the probe axis sharded over
-    devices. ``sigma`` defaults to ``0.01 (theta_max - theta_min)``; the
-    default grid is ``num_grid`` points over ``[theta_min - 6 sigma,
-    theta_max + 6 sigma]``. The working dtype is float64 under x64.
+    Probes run vmapped ``probe_chunk`` at a time (``1``: one after another,
+    unbatched, the fastest per probe on CPU; ``None``: all of a device's probes at
+    once), the probe axis sharded over devices. ``sigma`` defaults to
+    ``0.01 (theta_max - theta_min)``; the default grid is ``num_grid`` points
+    over ``[theta_min - 6 sigma, theta_max + 6 sigma]``. The working dtype is float64 under x64.
     """
     if not isinstance(num_probes, int) or num_probes < 1:
         raise ValueError(f"num_probes={num_probes!r}; expected a positive integer")
