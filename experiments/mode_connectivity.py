@@ -57,6 +57,7 @@ class Config:
     k: int = 5
     alphas: tuple[float, ...] = (0.25, 0.5, 1.0, 1.5, 2.0)
     beta: float = 4.0
+    digits: bool = True
     digits_hidden: int = 32
     digits_examples: int = 0  # 0: the whole training split
     algorithms: tuple[str, ...] = ALGORITHMS
@@ -234,7 +235,9 @@ def run(config: Config, run_dir: Path) -> list[dict]:
         {"problem": "committee", "alpha": float(alpha), "algorithm": algo}
         for algo in config.algorithms
         for alpha in config.alphas
-    ] + [{"problem": "digits", "alpha": None, "algorithm": algo} for algo in config.algorithms]
+    ]
+    if config.digits:
+        points += [{"problem": "digits", "alpha": None, "algorithm": a} for a in config.algorithms]
     return runs.scan(
         run_dir,
         points,
