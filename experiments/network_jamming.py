@@ -166,7 +166,8 @@ def plot(run_dir: Path) -> list[Path]:
             arrays = runs.load_params(run_dir, f"point{r['point_index']:04d}")
         except (ValueError, OSError, KeyError):
             continue
-        eig = np.asarray(arrays.get("hessian_eigenvalues", []))
+        found = [v for k, v in arrays.items() if "hessian_eigenvalues" in k]
+        eig = np.asarray(found[0]) if found else np.zeros(0)
         if eig.size:
             pos = np.sort(eig[eig > 1e-10 * max(eig.max(), 1e-300)])
             if pos.size:
