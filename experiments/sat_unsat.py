@@ -57,7 +57,7 @@ class Config:
     learning_rate: float = 5.0
     tree: bool = True
     inputs: str = "gaussian"
-    chunk_size: int | None = None
+    chunk_size: int | None = 1  # samples per vmapped block (bench_scans.py: 1 is fastest)
 
     def __post_init__(self):
         if self.model not in MODELS:

@@ -307,7 +307,7 @@ def spherical_point(
     alpha: float,
     kappa: float,
     max_iters: int = 20_000,
-    chunk_size: int | None = None,
+    chunk_size: int | None = 1,
 ) -> tuple[dict, MaximalStability]:
     """Decide ``len(sample_keys)`` spherical samples at load alpha and summarise them.
 
