@@ -158,25 +158,21 @@ class BinaryCapacity(NamedTuple):
 
 
 def _entropy_of_alpha(alpha, kappa):
-    return _solve(alpha, kappa).value
-
-
-#: Loads scanned (as fractions of the spherical capacity) to bracket the binary one.
-_CAPACITY_FRACTIONS = (0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.99)
+    # Where the RS saddle point disappears (large alpha) count the entropy as negative,
+    # so the bracket [small alpha, annealed bound] always holds a sign change.
+    value = _solve(alpha, kappa).value
+    return jnp.where(jnp.isfinite(value), value, -1.0)
 
 
 @jax.jit
 def _binary_capacity(kappa):
-    from landscape.theory.spherical import _gardner_integral
-
     ok = in_range(kappa, lower=KAPPA_MIN, upper=3.0)
     k = jnp.where(ok, kappa, 0.0)
-    spherical = 1.0 / _gardner_integral(k)
-    alphas = spherical * jnp.asarray(_CAPACITY_FRACTIONS, k.dtype)
-    lower, upper, found = first_sign_change(_entropy_of_alpha, alphas, k)
-    res = g.illinois_root(_entropy_of_alpha, lower, upper, k, xtol=1e-12)
+    # Annealed bound: S_RS <= log 2 + alpha log H(kappa), so alpha_c <= -log 2 / log H(kappa).
+    annealed = -jnp.log(2.0) / g.log_h(k)
+    res = g.illinois_root(_entropy_of_alpha, 1e-3 * annealed, annealed, k, xtol=1e-12)
     sol = _solve(res.root, k)
-    converged = res.converged & sol.converged & ok & found
+    converged = res.converged & sol.converged & ok & (jnp.abs(sol.value) < 1e-8)
     nan = jnp.nan
     return BinaryCapacity(
         jnp.where(converged, res.root, nan),
@@ -192,8 +188,9 @@ def binary_capacity(kappa=0.0) -> BinaryCapacity:
     """Storage capacity of the binary perceptron: the alpha where the RS entropy vanishes.
 
     ``S_RS(alpha_c, kappa) = 0`` (Krauth & Mezard 1989; Gardner & Derrida 1988),
-    ``alpha_c(0) = 0.833``. A scan of loads (fractions of the spherical capacity)
-    brackets the root, then safeguarded Newton with the entropy's alpha-derivative.
+    ``alpha_c(0) = 0.833``. Illinois (regula falsi) root search on
+    ``[1e-3, 1] * alpha_annealed`` with ``alpha_annealed = -log 2 / log H(kappa)`` (the
+    annealed bound, where the RS entropy is <= 0).
 
     Args:
         kappa: margin, scalar in ``[-10, 3]``; vmap for grids.

@@ -47,8 +47,9 @@ MAX_STEP = 0.25
 
 
 def h2(d):
-    """Binary entropy ``H2(d) = -d log d - (1 - d) log(1 - d)`` (nats): the log number of
-    configurations per weight at normalised Hamming distance d.
+    """Binary entropy ``H2(d) = -d log d - (1 - d) log(1 - d)`` in nats.
+
+    The log number of configurations per weight at normalised Hamming distance d.
     """
     return -d * jnp.log(d) - (1.0 - d) * jnp.log1p(-d)
 

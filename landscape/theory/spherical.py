@@ -90,8 +90,9 @@ def maximal_margin(alpha) -> MaximalMargin:
     """Largest margin the spherical perceptron reaches at load alpha (inverse capacity).
 
     The inverse of :func:`gardner_capacity`: solves
-    ``int_{-kappa}^inf Dt (t + kappa)^2 = 1 / alpha`` for kappa (safeguarded Newton on the log). Exact for alpha <= 2 (kappa_max >= 0); above 2 it follows the
-    RS line at negative margin (not exact there). Differentiable (implicit function).
+    ``int_{-kappa}^inf Dt (t + kappa)^2 = 1 / alpha`` for kappa (safeguarded Newton on
+    the log). Exact for alpha <= 2 (kappa_max >= 0); above 2 it follows the RS line at
+    negative margin (not exact there). Differentiable (implicit function).
 
     Args:
         alpha: load P/N, scalar, in ``(0, 1e6]``; vmap it for grids.
