@@ -12,7 +12,12 @@ Prints the ratio loop / compiled for several chunk sizes (None, None: the
 defaults of `paths.evaluate`), the sizes, the thread count and the peak
 memory (ru_maxrss).
 
-    python experiments/bench_paths.py [--pairs 16] [--points 64] [--quick]
+    python experiments/bench_paths.py [--pairs 16] [--points 64] [--cpu-devices 2] [--quick]
+
+On CPU, a compiled scan runs each matrix product on one thread, while a
+stand-alone jitted call spreads it over the intra-op thread pool; with
+``--cpu-devices N`` (N = cores) the pairs are sharded over N CPU devices by
+`landscape.parallel`, which gives the compiled call the cores back.
 """
 
 from __future__ import annotations
@@ -95,7 +100,20 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="4 pairs x 16 points, small MLP")
+    parser.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=0,
+        help="split the CPU into this many XLA devices (one per core), so the pairs are "
+        "sharded over cores; 0: leave the platform's default (one CPU device)",
+    )
     args = parser.parse_args()
+    if args.cpu_devices:
+        # Read when the backend starts (first use), so setting it here is in time.
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "")
+            + f" --xla_force_host_platform_device_count={args.cpu_devices}"
+        ).strip()
     train, _ = data.digits()
     print(
         f"devices: {parallel.device_count()} x {jax.devices()[0].platform}, "
