@@ -227,7 +227,7 @@ def teacher_student_generalization(alpha, weights: str = "spherical"):
         :class:`SphericalGeneralization` or :class:`BinaryGeneralization`.
 
     Example:
-        >>> float(teacher_student_generalization(0.0).value)
+        >>> round(float(teacher_student_generalization(0.0).value), 12)
         0.5
     """
     if weights not in ("spherical", "binary"):
