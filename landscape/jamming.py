@@ -53,8 +53,8 @@ def gaps(w: jax.Array, xi: jax.Array, y: jax.Array) -> jax.Array:
 
     Example:
         >>> import jax.numpy as jnp
-        >>> gaps(jnp.array([3.0, 4.0]), jnp.array([[1.0, 0.0]]), jnp.array([-1.0])).tolist()
-        [-0.6]
+        >>> gaps(jnp.array([3.0, 4.0]), jnp.array([[2.0, 0.0]]), jnp.array([-1.0])).tolist()
+        [-1.2000000476837158]
     """
     return y * (xi @ w) / jnp.linalg.norm(w)
 
