@@ -177,7 +177,7 @@ def test_maximal_margin_inverts_capacity():
         assert float(res.value) == pytest.approx(ref, abs=1e-9)
 
 
-@pytest.mark.parametrize(("alpha", "kappa"), [(0.5, 0.0), (1.5, 0.0), (0.4, 0.5), (2.5, -0.5)])
+@pytest.mark.parametrize(("alpha", "kappa"), [(1.5, 0.0), (0.4, 0.5), (2.5, -0.5)])
 def test_spherical_volume_against_scipy(alpha, kappa):
     res = theory.spherical_volume(alpha, kappa)
     value, q = ref_spherical(alpha, kappa)
@@ -212,7 +212,7 @@ def test_binary_entropy_published_values():
     )
 
 
-@pytest.mark.parametrize(("alpha", "kappa"), [(0.3, 0.0), (0.7, 0.0), (0.4, 0.4), (1.2, -0.5)])
+@pytest.mark.parametrize(("alpha", "kappa"), [(0.7, 0.0), (0.4, 0.4), (1.2, -0.5)])
 def test_binary_entropy_against_scipy(alpha, kappa):
     res = theory.binary_perceptron_entropy(alpha, kappa)
     value, q, q_hat = ref_binary(alpha, kappa)
