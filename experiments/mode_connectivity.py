@@ -20,7 +20,7 @@ replicated SGD (the centre of R elastically coupled replicas, Baldassi et al.
 align, and are evaluated in a few compiled calls (pairs on the sample axis).
 
 Command: ``landscape run mode-connectivity`` (about 10 minutes on 2 CPU cores;
-``--quick``: about half a minute). Expected figure: the linear error barrier of
+``--quick``: about a minute, 2.5 minutes on a busy machine). Expected figure: the linear error barrier of
 the committee machine grows with alpha; alignment removes most of it at small
 alpha; the trained Bezier curve has a much lower barrier than the line; for
 the digits MLP the aligned loss barrier is far below the unaligned one.
@@ -50,7 +50,7 @@ class Config:
     """Pairs of minima of a committee machine (random patterns) and a digits MLP.
 
     ``landscape run mode-connectivity [--quick] [--set alphas=[0.5,1.0]]``:
-    about 10 minutes on 2 CPU cores (``--quick``: about half a minute).
+    about 10 minutes on 2 CPU cores (``--quick``: about a minute).
     """
 
     n: int = 40
@@ -92,7 +92,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        """About half a minute: tiny sizes, two pairs, SGD and replicated SGD."""
+        """About a minute: tiny sizes, two pairs, SGD and replicated SGD."""
         return cls(
             n=20,
             k=3,
