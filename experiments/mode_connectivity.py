@@ -20,10 +20,11 @@ replicated SGD (the centre of R elastically coupled replicas, Baldassi et al.
 align, and are evaluated in a few compiled calls (pairs on the sample axis).
 
 Command: ``landscape run mode-connectivity`` (about 10 minutes on 2 CPU cores;
-``--quick``: about a minute, 2.5 minutes on a busy machine). Expected figure: the linear error barrier of
-the committee machine grows with alpha; alignment removes most of it at small
-alpha; the trained Bezier curve has a much lower barrier than the line; for
-the digits MLP the aligned loss barrier is far below the unaligned one.
+``--quick``: about a minute, 2.5 minutes on a busy machine). Expected figure:
+error barriers vs alpha for the committee machine, per algorithm, along the
+line, after alignment and along the Bezier curve; measured at alpha = 1
+(default sizes, 8 pairs): 0.013, 0.003 and 0; for the digits MLP the loss
+barrier falls from 0.07 (line) to 0.003 (aligned) and 1e-4 (Bezier).
 """
 
 from __future__ import annotations
