@@ -44,6 +44,19 @@ def mesh() -> jax.sharding.Mesh:
     return _mesh(jax.device_count())
 
 
+def local_chunk(size: int) -> int | None:
+    """The default number of elements vmapped at once per device for an axis of ``size``.
+
+    On CPU, None (one element after another in a compiled scan): XLA:CPU runs
+    the batched matrix products that vmapping over per-element weights creates
+    slower than plain ones (``experiments/bench_samples.py``). On accelerators,
+    each device's whole share at once.
+    """
+    if jax.default_backend() == "cpu":
+        return None
+    return max(1, -(-size // jax.device_count()))
+
+
 def pad_leading(tree: Any, multiple: int) -> tuple[Any, int]:
     """Pad every leaf's leading axis to a multiple of `multiple` by repeating its last entry.
 
@@ -95,9 +108,13 @@ def sharded_vmap(
     (to float rounding) for any leading size, also one that does not divide the
     device count. `in_axes` takes ``0`` (mapped along the leading axis) or
     ``None`` (the same for every element, replicated to every device) per
-    argument. Within a device, elements run ``chunk_size`` at a time
-    (``lax.map`` with ``batch_size``), so at most ``chunk_size`` elements are
-    live at once per device. Outputs carry the leading axis.
+    argument. Within a device the elements are mapped like ``lax.map``:
+    ``chunk_size=k`` vmaps k elements at a time (``batch_size=k``), so at most
+    k are live at once per device; ``chunk_size=None`` runs them one after
+    another (a compiled scan, no vmap: the least memory, and on CPU often the
+    fastest for networks whose per-element weights turn matrix products into
+    batched ones). To vmap a device's whole share at once pass its size.
+    Outputs carry the leading axis.
 
     The returned function is not jitted; call it inside ``jax.jit`` (it is also
     fine to call it eagerly).

@@ -95,7 +95,9 @@ def run(
             run in one compiled call, vmapped and sharded over devices by
             `landscape.parallel`.
         data_axis: 0 if the data has a sample axis, None if shared by samples.
-        sample_chunk: samples per vmapped chunk per device (bounds memory).
+        sample_chunk: samples vmapped at once per device (bounds memory);
+            None picks `parallel.local_chunk` (a compiled scan over the
+            samples on CPU, each device's whole share at once elsewhere).
 
     Returns:
         ``(state, infos)``: the final state and the per-step Info stacked along
@@ -117,6 +119,8 @@ def run(
     num_steps = check_positive_int(num_steps, "num_steps")
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     chunk_size = min(chunk_size, num_steps)
+    if samples and sample_chunk is None:
+        sample_chunk = parallel.local_chunk(jax.tree.leaves(state)[0].shape[0])
     chunk, solved = _compiled(algorithm, chunk_size, samples, data_axis, sample_chunk)
     num_chunks = -(-num_steps // chunk_size)
     infos = []
