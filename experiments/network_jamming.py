@@ -172,7 +172,9 @@ def plot(run_dir: Path) -> list[Path]:
             pos = np.sort(eig[eig > 1e-10 * max(eig.max(), 1e-300)])
             if pos.size:
                 ax_h.loglog(
-                    pos, 1 - np.arange(pos.size) / eig.size, color=plt.cm.viridis(i / len(rows))
+                    pos,
+                    (pos.size - np.arange(pos.size)) / eig.size,
+                    color=plt.cm.viridis(i / len(rows)),
                 )
     ax_h.set_xlabel("Hessian eigenvalue")
     ax_h.set_ylabel("fraction of eigenvalues above")
