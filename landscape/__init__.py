@@ -10,9 +10,36 @@ devices.
 Importing this package imports neither matplotlib nor scikit-learn.
 """
 
-from landscape import algorithms, data, losses, models, parallel
+from landscape import (
+    algorithms,
+    curvature,
+    data,
+    flatness,
+    jamming,
+    losses,
+    models,
+    parallel,
+    paths,
+    sat,
+    theory,
+)
 from landscape.problem import Batch, Model, Problem
 
 __version__ = "0.1.0"
 
-__all__ = ["Batch", "Model", "Problem", "algorithms", "data", "losses", "models", "parallel"]
+__all__ = [
+    "Batch",
+    "Model",
+    "Problem",
+    "algorithms",
+    "curvature",
+    "data",
+    "flatness",
+    "jamming",
+    "losses",
+    "models",
+    "parallel",
+    "paths",
+    "sat",
+    "theory",
+]
