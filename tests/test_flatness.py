@@ -76,6 +76,25 @@ def test_additive_noise_is_scaled_per_layer():
     assert abs(float(le.mean[0]) - exact) <= SIGMA_TOL * float(le.stderr[0])
 
 
+def test_chunking_does_not_change_local_energy():
+    # the default (a compiled scan on CPU), an explicit scan, and vmapped chunks that do and do
+    # not divide the 3 x 13 pairs (padded over the 8 test devices) draw the same perturbations
+    n, p = 9, 12
+    batch = data.random_patterns(jax.random.key(6), n=n, p=p)
+    problem = Problem(models.perceptron(n), losses.error())
+    w = {"w": jax.random.normal(jax.random.key(7), (n,))}
+    sigmas = np.array([0.0, 0.3, 1.0])
+    runs = [
+        flatness.local_energy(
+            problem.errors, w, batch, sigmas, key=jax.random.key(8), num_samples=13, chunk_size=c
+        )
+        for c in ("auto", None, 1, 3, 64)
+    ]
+    for le in runs[1:]:
+        for got, want in zip(le, runs[0], strict=True):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-6)
+
+
 def _brute_force_entropy(x, y, ref):
     n = ref.size
     counts = np.zeros(n + 1)
@@ -172,6 +191,10 @@ def test_bad_input():
         )
     with pytest.raises(ValueError, match="noise"):
         flatness.local_energy(fn, w, None, [0.1], key=k, num_samples=2, noise="gauss")
+    with pytest.raises(ValueError, match="chunk_size"):
+        flatness.local_energy(fn, w, None, [0.1], key=k, num_samples=2, chunk_size="big")
+    with pytest.raises(ValueError, match="chunk_size"):
+        flatness.local_energy(fn, w, None, [0.1], key=k, num_samples=2, chunk_size=0)
     with pytest.raises(ValueError, match="n=25"):
         flatness.local_entropy_enumerated(fn, jnp.ones(25), None, 25)
     with pytest.raises(ValueError, match="gammas"):

@@ -94,7 +94,8 @@ def _check(params, sigmas, noise) -> np.ndarray:
     return s
 
 
-def _build(fn, noise, num_samples, chunk_size):
+def _build(fn, noise, num_samples, chunk):
+    # chunk: None (a compiled scan, one pair at a time per device) or k (k pairs vmapped at once)
     def compute(params, batch, sigmas, key):
         num_sigmas = sigmas.shape[0]
         sample_keys = jax.vmap(lambda m: jax.random.fold_in(key, m))(jnp.arange(num_samples))
@@ -105,12 +106,15 @@ def _build(fn, noise, num_samples, chunk_size):
             return fn(perturb(k, params, s, noise), batch)
 
         total = num_sigmas * num_samples
-        per_device = -(-total // parallel.device_count())
-        chunk = per_device if chunk_size is None else min(chunk_size, per_device)
-        chunk = -(-per_device // -(-per_device // chunk))  # equal chunks, no remainder
-        padded = parallel.device_count() * chunk * (-(-per_device // chunk))
-        (flat_keys, flat_sigmas), _ = parallel.pad_leading((flat_keys, flat_sigmas), padded)
-        values = parallel.sharded_vmap(one, in_axes=(0, 0, None, None), chunk_size=chunk)(
+        k = chunk
+        if k is not None:
+            # equal chunks per device, so lax.map compiles no remainder body
+            per_device = -(-total // parallel.device_count())
+            k = min(k, per_device)
+            k = -(-per_device // -(-per_device // k))
+            padded = parallel.device_count() * k * (-(-per_device // k))
+            (flat_keys, flat_sigmas), _ = parallel.pad_leading((flat_keys, flat_sigmas), padded)
+        values = parallel.sharded_vmap(one, in_axes=(0, 0, None, None), chunk_size=k)(
             flat_keys, flat_sigmas, params, batch
         )
         values = values[:total].reshape(num_sigmas, num_samples)
@@ -137,7 +141,7 @@ def local_energy(
     key: jax.Array,
     num_samples: int,
     noise: str = "multiplicative",
-    chunk_size: int | None = 8,
+    chunk_size: int | str | None = "auto",
 ) -> LocalEnergy:
     """The local energy curve of a minimum: mean of fn(perturbed params) at every sigma.
 
@@ -145,10 +149,18 @@ def local_energy(
     `perturb` (multiplicative, additive per layer, or sign flips of binary
     weights). Baldassi, Pittorino & Zecchina, PNAS 2020. The S x M
     (sigma, sample) pairs are one flat axis mapped by `parallel.sharded_vmap`
-    (split over devices, ``chunk_size`` pairs live at a time per device), so
-    memory is bounded; sample m uses ``fold_in(key, m)`` at every sigma (common
-    random numbers). ``stderr`` is the standard error over the M independent
-    samples. Compiled once per (fn, noise, num_samples, chunk_size).
+    (split over devices); sample m uses ``fold_in(key, m)`` at every sigma
+    (common random numbers). ``stderr`` is the standard error over the M
+    independent samples. Compiled once per (fn, noise, num_samples, chunking).
+
+    Chunking changes only speed and memory, never which perturbations are
+    drawn: every choice gives the same values (up to float rounding of
+    batched products). ``"auto"`` follows `parallel.local_chunk`: on CPU a
+    compiled scan over the pairs, one at a time (vmapping per-sample weights
+    turns the network's matrix products into batched ones, which XLA:CPU runs
+    slower; see ``experiments/bench_replicas.py``), on accelerators each
+    device's whole share vmapped at once. ``None`` always scans; an integer k
+    vmaps k pairs at a time per device (k perturbed networks live at once).
 
     Args:
         fn: ``fn(params, batch) -> scalar``, e.g. ``problem.errors`` (training error).
@@ -158,7 +170,8 @@ def local_energy(
         key: the perturbations' key.
         num_samples: perturbations per sigma, M.
         noise: "multiplicative", "additive" or "flip".
-        chunk_size: (sigma, sample) pairs evaluated at once per device.
+        chunk_size: ``"auto"`` (default, see above), ``None`` (a compiled scan, one
+            pair at a time) or k > 0 ((sigma, sample) pairs vmapped at once per device).
 
     Returns:
         `LocalEnergy` with fields (S,).
@@ -172,11 +185,16 @@ def local_energy(
         ((2,), 0.0)
     """
     num_samples = check_positive_int(num_samples, "num_samples")
-    if chunk_size is not None:
-        check_positive_int(chunk_size, "chunk_size")
+    if isinstance(chunk_size, str):
+        if chunk_size != "auto":
+            raise ValueError(f"chunk_size={chunk_size!r}; expected 'auto', None or a positive int")
+    elif chunk_size is not None:
+        chunk_size = check_positive_int(chunk_size, "chunk_size")
     check_params(params)
     s = _check(params, sigmas, noise)
     dtype = jnp.result_type(*jax.tree.leaves(params))
+    if chunk_size == "auto":
+        chunk_size = parallel.local_chunk(s.size * num_samples)
     try:
         compiled = _build_cached(fn, noise, num_samples, chunk_size)
     except TypeError:  # an unhashable fn (e.g. a bound method of a Problem holding arrays)
