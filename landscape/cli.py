@@ -5,6 +5,9 @@
     landscape explore [--quick] [--out DIR] [--resume DIR]
     landscape plot RUN_DIR
 
+On CPU the command gives XLA one device per core (`use_cpu_cores`), so the
+sample and replica axes of a run are split over the cores.
+
 Bad input (an unknown experiment, an unknown or ill-typed ``--set`` field, a bad
 value, an unreadable ``--resume`` directory) prints one line ``error: ...`` and
 exits with status 2.
@@ -13,6 +16,7 @@ exits with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -68,8 +72,26 @@ def _run(name: str, args: argparse.Namespace) -> Path:
     return run_dir
 
 
+def use_cpu_cores() -> None:
+    """Give XLA one CPU device per core, so ensembles are sharded over the cores.
+
+    A single XLA CPU device runs the small per-sample products of a scan on
+    one core; `landscape.parallel` splits sample, replica and point axes over
+    devices, so one device per core uses them all. Skipped when XLA_FLAGS
+    already sets a device count or LANDSCAPE_CPU_DEVICES is set (``1`` turns
+    it off). Only the CPU platform is affected; it must run before JAX
+    creates its backends.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" in flags:
+        return
+    count = os.environ.get("LANDSCAPE_CPU_DEVICES") or str(os.cpu_count() or 1)
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``landscape`` command; returns the exit status."""
+    use_cpu_cores()
     try:
         args = _parser().parse_args(argv)
         if args.command == "list":
