@@ -30,7 +30,7 @@ lint: $(VENV)/.test-installed
 
 test: lint
 	$(PYTEST) -n 2 -m "not slow and not benchmark and not x64" tests
-	LANDSCAPE_X64=1 $(PYTEST) -m x64 tests
+	LANDSCAPE_X64=1 $(PYTEST) -n 2 -m "x64 and not slow and not benchmark" tests
 	$(PYTEST) --doctest-modules $(DOCTEST_MODULES) --doctest-glob=README.md README.md
 
 format: $(VENV)/.test-installed
