@@ -95,6 +95,12 @@ def _leading_size(args: Sequence[Any], in_axes: Sequence[int | None]) -> int:
     return sizes.pop()
 
 
+def _assemble(axes: Sequence[int | None], mapped: Sequence[Any], broadcast: Sequence[Any]) -> list:
+    """Interleave mapped and broadcast arguments back into call order."""
+    mapped_it, broadcast_it = iter(mapped), iter(broadcast)
+    return [next(mapped_it) if ax == 0 else next(broadcast_it) for ax in axes]
+
+
 def sharded_vmap(
     fn: Callable[..., Any],
     in_axes: int | None | Sequence[int | None] = 0,
@@ -142,15 +148,7 @@ def sharded_vmap(
             bargs = margs_and_bargs[len(mapped_idx) :]
 
             def one(m):
-                full, mi, bi = [], 0, 0
-                for ax in axes:
-                    if ax == 0:
-                        full.append(m[mi])
-                        mi += 1
-                    else:
-                        full.append(bargs[bi])
-                        bi += 1
-                return fn(*full)
+                return fn(*_assemble(axes, m, bargs))
 
             return jax.lax.map(one, tuple(margs), batch_size=chunk_size)
 
@@ -237,14 +235,7 @@ def replica_map(
 
         def local(weight, mapped, *broadcast):
             def one(w, m):
-                full, mi, bi = [], 0, 0
-                for ax in axes:
-                    if ax == 0:
-                        full.append(m[mi])
-                        mi += 1
-                    else:
-                        full.append(broadcast[bi])
-                        bi += 1
+                full = _assemble(axes, m, broadcast)
 
                 def mean(tree):
                     count = jax.lax.psum(w, names)
