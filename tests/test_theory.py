@@ -303,3 +303,15 @@ def test_cover_probability():
 def test_h2():
     with jax.enable_x64(True):
         assert float(h2(jnp.float64(0.5))) == pytest.approx(math.log(2), abs=1e-15)
+
+
+def test_franz_parisi_reference_point_is_rs_entropy():
+    # kappa_ref = kappa, d* = (1 - q)/2: the saddle is the reference itself (one ~15 s
+    # compile; the structure over d, small d and SciPy cross-checks are slow tests).
+    alpha = 0.5
+    ref = theory.binary_perceptron_entropy(alpha)
+    res = theory.franz_parisi(alpha, (1 - float(ref.q)) / 2)
+    assert bool(res.converged)
+    assert float(res.value) == pytest.approx(float(ref.value), abs=1e-7)
+    assert float(res.q) == pytest.approx(float(ref.q), abs=1e-5)
+    assert float(res.t) == pytest.approx(float(ref.q), abs=1e-5)
