@@ -175,3 +175,18 @@ def test_franz_parisi_structure():
         assert ok
         assert value == pytest.approx(values[i], abs=2e-5)
         np.testing.assert_allclose(y[:2], y0[:2], atol=2e-4)
+
+
+@pytest.mark.x64
+def test_franz_parisi_value_derivatives():
+    # Envelope theorem at the saddle (order parameters held), plus the implicit
+    # derivatives of the reference's q~, q~_hat in alpha; against central differences.
+    step = 1e-5
+    cases = [
+        (lambda a: theory.franz_parisi(a, 0.1).value, 0.5),
+        (lambda d: theory.franz_parisi(0.5, d).value, 0.1),
+    ]
+    for f, x in cases:
+        grad = float(jax.grad(f)(jnp.float64(x)))
+        fd = float((f(x + step) - f(x - step)) / (2 * step))
+        assert grad == pytest.approx(fd, rel=1e-5, abs=1e-8), (grad, fd)
