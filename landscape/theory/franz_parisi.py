@@ -279,9 +279,12 @@ def franz_parisi(alpha, distance, *, kappa_ref=0.0, kappa=0.0) -> FranzParisi:
     Kabashima 2014, Baldassi et al. 2021). Properties: ``S(d) <= H2(d)``; for
     ``kappa_ref = kappa`` its maximum over d is the RS entropy, at ``d = (1 - q~)/2``;
     typical references (kappa_ref = kappa = 0) have ``S(d) < 0`` at small d (isolated
-    solutions: S < 0 below d ~ 0.0012 at alpha = 0.3, ~0.007 at 0.5, ~0.04 at 0.7);
+    solutions: S < 0 below d ~ 0.0012 at alpha = 0.3, ~0.007 at 0.5, ~0.035 at 0.7);
     references with kappa_ref near its largest value at that alpha have ``S(d) ~ H2(d)``
-    at small d (dense regions). One point costs ~1-3 s after a ~15 s compile.
+    at small d (dense regions). One point costs ~1-3 s after a ~15 s compile. At very
+    small d the RS branch runs to q -> 1 (the constrained solutions condense) and the
+    result is NaN with ``converged=False`` (typical references: d <= 0.003 at
+    alpha = 0.7, d = 0.0005 at alpha = 0.5).
 
     Args:
         alpha: load, scalar in ``(0, 50]``; the reference must exist (RS entropy at
