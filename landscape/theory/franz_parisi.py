@@ -259,9 +259,11 @@ def _franz_parisi(alpha, distance, kappa_ref, kappa):
     # and q~_hat are not saddle variables of Phi and keep their implicit derivatives.
     value = franz_parisi_functional(ng(order), p, alpha, kappa, q_ref, q_hat_ref, kappa_ref)
     _, _, c2 = _geometry(q, t, p, q_ref)
-    # c^2 and B^2 are variances (>= 0); near d* they vanish and the discretised
-    # equations leave them at ~-1e-6, which the quadrature clips to 0.
-    physical = (c2 >= -1e-5 * (1.0 - q)) & (big_b2 >= -1e-5) & (q < 1.0 - 1e-9)
+    # c^2 and B^2 are variances (>= 0); where they vanish (at d*, and at small d around
+    # high-margin references) the discretised equations leave them at ~-1e-6, which the
+    # quadrature clips to 0 (an O(1e-7) effect on the value).
+    tiny = jnp.maximum(1e-5 * (1.0 - q), 2e-6)
+    physical = (c2 >= -tiny) & (big_b2 >= -1e-5) & (q < 1.0 - 1e-9)
     converged = ok & ref.converged & (residuals[-1] <= TOL) & physical & jnp.isfinite(value)
     p_hat = big_c + t_hat
     out = [value, q, q_hat, t, t_hat, p_hat, q_ref, q_hat_ref]
