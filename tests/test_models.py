@@ -112,6 +112,47 @@ def test_committee_errors_use_the_sign_vote(key):
     np.testing.assert_allclose(problem.errors(params, Batch(x, y)), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("tree", "binary", "k"), [(True, False, 3), (False, False, 5), (True, True, 3)]
+)
+def test_committee_median_readout_is_the_least_action_unit(key, tree, binary, k):
+    n, p = 15, 12
+    model = models.committee_machine(n, k, tree=tree, binary=binary, readout="median")
+    params = model.init(key)
+    x = _x(9, p, n)
+    w = np.asarray(params["w"], np.float64)
+    _, vote_ref = _committee_numpy(w, x.astype(np.float64), k, tree, binary, np_erf)
+    # Each unit's pre-activation: the reference with k = 1 on its own weights and inputs.
+    xd = x.astype(np.float64)
+    width = n // k if tree else n
+    h = np.stack(
+        [
+            _committee_numpy(
+                w[u : u + 1],
+                xd[:, u * width : (u + 1) * width] if tree else xd,
+                1,
+                tree,
+                binary,
+                lambda v: v,
+            )[0]
+            for u in range(k)
+        ],
+        axis=1,
+    )
+    out = np.asarray(model.apply(params, jnp.asarray(x)))
+    assert out.shape == (p,)
+    np.testing.assert_allclose(out, np.median(h, axis=1), rtol=RTOL, atol=ATOL)
+    assert np.all(np.sign(out) == np.sign(vote_ref))  # the median's sign is the vote
+    # The gradient of the median moves one unit per pattern: the middle order statistic.
+    grad = jax.grad(lambda prm: model.apply(prm, jnp.asarray(x[:1]))[0])(params)["w"]
+    assert int(np.sum(np.any(np.asarray(grad) != 0, axis=1))) == 1
+    np.testing.assert_allclose(
+        model.classify(params, jnp.asarray(x)), vote_ref, rtol=RTOL, atol=ATOL
+    )
+    with pytest.raises(ValueError, match="readout"):
+        models.committee_machine(n, k, readout="max")
+
+
 def _dense(params, x):
     return x @ np.asarray(params["kernel"], np.float64) + np.asarray(params["bias"], np.float64)
 

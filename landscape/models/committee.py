@@ -10,10 +10,16 @@ from landscape.models.perceptron import sign_straight_through
 from landscape.problem import Model, check_positive_int
 
 _ACTIVATIONS = {"erf": erf, "tanh": jnp.tanh, "sign": lambda h: jnp.where(h > 0, 1.0, -1.0)}
+READOUTS = ("sum", "median")
 
 
 def committee_machine(
-    n: int, k: int, tree: bool = True, binary: bool = False, activation: str = "erf"
+    n: int,
+    k: int,
+    tree: bool = True,
+    binary: bool = False,
+    activation: str = "erf",
+    readout: str = "sum",
 ) -> Model:
     """A committee machine with k (odd) hidden units and output (1/sqrt(k)) sum_l g(h_l).
 
@@ -28,6 +34,21 @@ def committee_machine(
     sign is the class, and `Problem.errors` counts errors with it. With
     ``activation="sign"`` both are the vote.
 
+    ``readout="median"`` (the least-action surrogate): ``apply`` is the median
+    of the pre-activations, median_l h_l, and ``activation`` is not used. For
+    odd k its sign is exactly the vote's, so y * apply is a stability of the
+    sign-unit machine itself: a loss of it (hinge, cross-entropy) vanishes or
+    saturates only when the vote is right, with hidden margin kappa for
+    ``hinge(kappa)`` (at least (k+1)/2 units with y h_l >= kappa). Its
+    gradient moves a single unit per pattern: on a misclassified pattern, the
+    wrong unit with the smallest |h_l|, the one that is cheapest to flip --
+    the least-action rule of committee-machine learning (Mitchison & Durbin,
+    Biol. Cybern. 1989; Nilsson 1965; Engel & Van den Broeck, "Statistical
+    Mechanics of Learning", 2001, ch. 12), here as the gradient of a loss so
+    that SGD, replicated SGD and Entropy-SGD use it unchanged. Gradient
+    training of the default erf sum does not solve the vote: the erf sum's
+    sign can be right while the majority of units is wrong.
+
     Seeds: Baldassi et al., PRE 2022 (overparameterised committee machines).
 
     Shapes: x (P, n) -> outputs (P,).
@@ -40,6 +61,8 @@ def committee_machine(
         raise ValueError(f"n={n}, k={k}; a tree committee machine needs n divisible by k")
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation={activation!r}; expected one of {sorted(_ACTIVATIONS)}")
+    if readout not in READOUTS:
+        raise ValueError(f"readout={readout!r}; expected one of {READOUTS}")
     g = _ACTIVATIONS[activation]
     width = n // k if tree else n
 
@@ -56,7 +79,10 @@ def committee_machine(
         return jnp.sum(xs * wn[None], axis=-1)
 
     def apply(params, x):
-        return jnp.sum(g(preactivations(params, x)), axis=1) / jnp.sqrt(k).astype(x.dtype)
+        h = preactivations(params, x)
+        if readout == "median":  # the middle order statistic: the least-action unit
+            return jnp.sort(h, axis=1)[:, k // 2]
+        return jnp.sum(g(h), axis=1) / jnp.sqrt(k).astype(x.dtype)
 
     def classify(params, x):
         vote = jnp.where(preactivations(params, x) > 0, 1.0, -1.0).astype(x.dtype)
