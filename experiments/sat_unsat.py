@@ -5,7 +5,10 @@
   undecided samples are counted, never guessed.
 - ``model="binary"``: exact enumeration of the 2^n binary weights (n <= 24).
 - ``model="committee"``: the fraction of samples SGD (and replicated SGD)
-  solves within ``max_iters`` steps, for each number of hidden units k.
+  solves within ``max_iters`` steps, for each number of hidden units k: solved
+  means the sign-unit vote classifies every pattern correctly; training runs
+  on the hinge of the ``readout`` surrogate (default "median": the
+  least-action rule, `landscape.sat.committee_success`).
 
 Command: ``landscape run sat-unsat`` (spherical, n = 25, 50, 100, 16 alphas x
 64 samples: a few minutes on 2 CPU cores); ``--quick``: seconds;
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from landscape import data, plots, runs, sat
+from landscape.models.committee import READOUTS
 from landscape.problem import check_positive_int
 
 NAME = "sat-unsat"
@@ -56,6 +60,7 @@ class Config:
     algorithms: tuple[str, ...] = ("sgd", "replicated_sgd")
     learning_rate: float = 5.0
     tree: bool = True
+    readout: str = "median"  # committee training surrogate: "median" (least action) or "sum"
     inputs: str = "gaussian"
     chunk_size: int | None = 1  # samples per vmapped block (bench_scans.py: 1 is fastest)
 
@@ -76,6 +81,8 @@ class Config:
             )
         if self.model == "spherical" and not self.kappa >= 0:
             raise ValueError(f"kappa={self.kappa}; the exact spherical decision needs kappa >= 0")
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout={self.readout!r}; expected one of {READOUTS}")
         for a in self.algorithms:
             if a not in sat.ALGORITHMS:
                 raise ValueError(f"algorithms={list(self.algorithms)}; expected {sat.ALGORITHMS}")
@@ -136,9 +143,11 @@ def run(config: Config, run_dir: Path) -> list[dict]:
                 max_iters=config.max_iters,
                 learning_rate=config.learning_rate,
                 kappa=config.kappa,
+                readout=config.readout,
             )
             row = {
                 "p": p,
+                "readout": config.readout,
                 "p_sat": float(np.mean(solved)),
                 "p_sat_stderr": sat.bernoulli_stderr(solved),
                 "undecided": 0,

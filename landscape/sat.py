@@ -514,32 +514,40 @@ def committee_success(
     gamma: float = 0.05,
     gamma_growth: float = 1.001,
     chunk: int = 100,
+    readout: str = "median",
+    gamma_max: float | None = None,
 ) -> np.ndarray:
     """Whether an algorithm finds a zero-training-error committee machine, per sample (S,) bool.
 
-    Random patterns (P, n) with random labels; the committee machine
-    (`landscape.models.committee_machine` with erf units, classified by the
-    sign of its smooth output (1/sqrt(k)) sum_l erf(h_l); the sign-unit vote
-    of the same weights is a different model, which SGD on the erf output
-    does not train) is trained on the hinge loss at margin kappa (``"sgd"``:
-    `landscape.algorithms.gradient` with
-    ``optax.sgd``; ``"replicated_sgd"``: `landscape.algorithms.replicated_sgd`
-    with ``replicas`` replicas coupled by ``gamma`` growing by ``gamma_growth``
-    per step, judged by its centre). A sample counts as solved if the vote classifies every
-    pattern correctly at the end of any chunk of ``chunk`` steps within
-    ``max_iters``. The fraction solved vs alpha locates the algorithmic
+    Random patterns (P, n) with random labels; the committee machine is the
+    sign-unit one, (1/sqrt(k)) sum_l sign(h_l)
+    (`landscape.models.committee_machine`'s ``classify``), and a sample counts
+    as solved if this vote classifies every pattern correctly
+    (`Problem.errors`) at the end of any chunk of ``chunk`` steps within
+    ``max_iters``. Training is gradient-based on the hinge loss at margin
+    kappa of a surrogate output: ``readout="median"`` (default), the median
+    hidden pre-activation, whose sign is the vote's and whose gradient is the
+    least-action rule (Mitchison & Durbin 1989; kappa is then the hidden-unit
+    margin); ``readout="sum"``, the erf output (1/sqrt(k)) sum_l erf(h_l),
+    which gradient descent drives to zero loss without solving the vote (the
+    control). ``"sgd"``: `landscape.algorithms.gradient` with ``optax.sgd``;
+    ``"replicated_sgd"``: `landscape.algorithms.replicated_sgd` with
+    ``replicas`` replicas coupled by ``gamma`` growing by ``gamma_growth`` per
+    step up to ``gamma_max`` (default ``1 / learning_rate``, where a step moves
+    a replica onto the centre), judged by its centre; the replicas start from
+    independent random weights, so that full-batch replicas do not all follow
+    one trajectory. The fraction solved vs alpha locates the algorithmic
     threshold (Baldassi et al., PRE 2022).
     """
     import optax
 
     from landscape import algorithms, losses, models
-    from landscape.problem import Model, Problem
+    from landscape.problem import Problem
 
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r}; expected one of {ALGORITHMS}")
-    committee = models.committee_machine(n, k, tree=tree)
-    # The erf committee, classified by the sign of its own smooth output.
-    model = Model(committee.init, committee.apply)
+    model = models.committee_machine(n, k, tree=tree, readout=readout)
+    # Trained through `apply` (the surrogate), judged by `classify` (the vote).
     problem = Problem(model, losses.hinge(kappa))
     optimizer = optax.sgd(learning_rate)
     if algorithm == "sgd":
@@ -557,6 +565,7 @@ def committee_success(
             replicas,
             gamma=gamma,
             gamma_growth=gamma_growth,
+            gamma_max=max(gamma, 1.0 / learning_rate) if gamma_max is None else gamma_max,
             batch_size=batch_size,
             shard=False,
         )
@@ -564,7 +573,15 @@ def committee_success(
     def setup(key):
         k_data, k_init = jax.random.split(key)
         batch = data_lib.random_patterns(k_data, n, p)
-        return batch, algo.init(k_init, model.init(k_init))
+        state = algo.init(k_init, model.init(k_init))
+        if algorithm == "replicated_sgd":  # independent starts, the centre their mean
+            inits = jax.vmap(model.init)(jax.random.split(jax.random.fold_in(k_init, 1), replicas))
+            state = state._replace(
+                params=inits,
+                opt_state=jax.vmap(optimizer.init)(inits),
+                center=jax.tree.map(lambda a: jnp.mean(a, axis=0), inits),
+            )
+        return batch, state
 
     batches, states = jax.jit(jax.vmap(setup))(sample_keys)
 
