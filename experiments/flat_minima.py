@@ -6,8 +6,14 @@ Entropy-SGD, each trained on the cross-entropy until zero training error (or a
 step budget), several seeds, on
 
 - the bundled digits with an MLP 64-H-10;
-- teacher-student data for a fully connected committee machine (erf units,
-  sign-vote errors) with a teacher of the same architecture.
+- teacher-student data for a fully connected committee machine of sign units
+  with a teacher of the same architecture. Errors are the sign-unit vote's;
+  training runs on the cross-entropy of a smooth surrogate chosen by
+  ``readout``: "median" (default), the median hidden pre-activation, whose
+  sign is the vote's and whose gradient is the least-action rule (Mitchison
+  & Durbin 1989; `landscape.models.committee_machine`), so that the
+  algorithms reach zero vote error; "sum", the erf output, which they train
+  without solving the vote.
 
 Rows per (problem, algorithm): for every seed the train and test error, whether
 the measured minimum is a solution, the local energy curve (training error
@@ -28,6 +34,7 @@ import numpy as np
 import optax
 
 from landscape import algorithms, data, flatness, losses, models, runs
+from landscape.models.committee import READOUTS
 from landscape.problem import Batch, Problem, check_positive_int
 
 try:  # written concurrently; the eigenvalue column is left out without it
@@ -62,6 +69,9 @@ class Config:
     n: int = 60
     k: int = 3
     alpha: float = 2.0
+    readout: str = "median"  # the committee's training surrogate (models.committee_machine)
+    committee_beta: float = 10.0  # cross-entropy beta for the committee (digits: beta)
+    committee_lr: float = 1.0  # learning rate for the committee (digits: lr)
     test_examples: int = 2000
     beta: float = 1.0
     lr: float = 0.1
@@ -92,6 +102,8 @@ class Config:
             raise ValueError(f"k={self.k}; expected an odd number of committee units")
         if not self.alpha > 0:
             raise ValueError(f"alpha={self.alpha}; expected a positive load")
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout={self.readout!r}; expected one of {READOUTS}")
         bad = [p for p in self.problems if p not in PROBLEMS]
         if bad or not self.problems:
             raise ValueError(f"problems={list(self.problems)}; expected some of {PROBLEMS}")
@@ -140,20 +152,22 @@ def make_problem(config: Config, name: str) -> tuple[Problem, Batch, Batch]:
         config.n,
         config.k,
         config.alpha,
+        config.readout,
         config.test_examples,
         config.beta,
+        config.committee_beta,
         config.seed,
     )
     if cache_key in _PROBLEMS:
         return _PROBLEMS[cache_key]
-    loss = losses.cross_entropy(config.beta)
+    loss = losses.cross_entropy(config.committee_beta if name == "committee" else config.beta)
     if name == "digits":
         train, test = data.digits()
         if config.digits_examples:
             train = jax.tree.map(lambda x: x[: config.digits_examples], train)
         problem = Problem(models.mlp([64, config.digits_hidden, 10]), loss)
     else:
-        model = models.committee_machine(config.n, config.k, tree=False)
+        model = models.committee_machine(config.n, config.k, tree=False, readout=config.readout)
         key = jax.random.fold_in(jax.random.key(config.seed), 12345)
         p = data.num_patterns(config.alpha, config.n)
         train, teacher = data.teacher_student(jax.random.fold_in(key, 0), model, config.n, p)
@@ -169,19 +183,21 @@ def make_problem(config: Config, name: str) -> tuple[Problem, Batch, Batch]:
     return _PROBLEMS[cache_key]
 
 
-def make_algorithm(config: Config, problem: Problem, name: str, p: int):
-    """The algorithm and the function reading the measured minimum off its state."""
+def make_algorithm(config: Config, problem: Problem, name: str, p: int, lr: float | None = None):
+    """The algorithm and the function reading the measured minimum off its state.
+
+    ``lr`` (default ``config.lr``) is the SGD and Langevin learning rate.
+    """
+    lr = config.lr if lr is None else lr
     bs = min(config.batch_size, p)
     if name in ("sgd", "norm_reduction"):
         rate = config.norm_reduction_rate if name == "norm_reduction" else 0.0
-        algo = algorithms.gradient(
-            problem, optax.sgd(config.lr), batch_size=bs, norm_reduction_rate=rate
-        )
+        algo = algorithms.gradient(problem, optax.sgd(lr), batch_size=bs, norm_reduction_rate=rate)
         minimum = lambda s: s.params
     elif name == "replicated":
         algo = algorithms.replicated_sgd(
             problem,
-            optax.sgd(config.lr),
+            optax.sgd(lr),
             config.replicas,
             gamma=config.gamma,
             gamma_growth=config.gamma_growth,
@@ -197,7 +213,7 @@ def make_algorithm(config: Config, problem: Problem, name: str, p: int):
             gamma=config.esgd_gamma,
             gamma_growth=config.esgd_gamma_growth,
             langevin_steps=config.langevin_steps,
-            langevin_lr=config.lr,
+            langevin_lr=lr,
             langevin_beta=config.langevin_beta,
             batch_size=bs,
         )
@@ -209,7 +225,10 @@ def make_algorithm(config: Config, problem: Problem, name: str, p: int):
 def measure(config: Config, point: dict, keys: jax.Array):
     """Train one minimum per seed key and measure it; returns (row, arrays)."""
     problem, train, test = make_problem(config, point["problem"])
-    algo, minimum = make_algorithm(config, problem, point["algorithm"], int(train.y.shape[0]))
+    lr = config.committee_lr if point["problem"] == "committee" else config.lr
+    algo, minimum = make_algorithm(
+        config, problem, point["algorithm"], int(train.y.shape[0]), lr=lr
+    )
     init_keys = jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys)
     states = jax.vmap(lambda k: algo.init(k, problem.model.init(k)))(init_keys)
     run_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
