@@ -390,21 +390,80 @@ def _check_spherical(params, batch, rtol):
 # --------------------------------------------------------------------------- devices
 
 
-def test_sharded_data_and_probes_equal_single_device():
-    params, batch = mlp_problem(jnp.float32)  # 40 examples: 5 per device
-    sharded = parallel.shard_leading(batch)
-    key = jax.random.key(2)
-    a = C.top_eigenpairs(mlp_loss, params, batch, 3, key=key)
-    b = C.top_eigenpairs(mlp_loss, params, sharded, 3, key=key)
-    np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, rtol=1e-4)
-    op = C.hessian_operator(mlp_loss, params, batch)
-    # 5 probes: does not divide 8 devices (padding).
-    kw = dict(key=key, num_steps=12, num_probes=5)
-    d1 = C.spectral_density_of(op, shard=True, **kw)
-    d0 = C.spectral_density_of(op, shard=False, **kw)
-    np.testing.assert_allclose(d1.nodes, d0.nodes, atol=1e-5 * float(np.abs(d0.nodes).max()))
-    np.testing.assert_allclose(d1.weights, d0.weights, atol=1e-5)
+@jax.jit
+def _dense_all(operators):
+    return [jax.vmap(o.matvec)(jnp.eye(o.dim, dtype=o.dtype)) for o in operators]
 
+
+@functools.partial(jax.jit, static_argnames="prepared")
+def _products(operators, vectors, prepared):
+    direct = [o.matvec(u) for o, u in zip(operators, vectors)]
+    return direct + [operators[i].prepare()(vectors[i]) for i in prepared]
+
+
+def test_sharded_data_and_probes_equal_single_device():
+    # Data: shard_data=True with P = 13 and 21 examples on 8 devices (8 or 16 sharded, 5
+    # unsharded, weighted by size), and batches placed over the mesh beforehand (P = 40).
+    # Probes: 5 probes on 8 devices (padding). References: the unsharded operators
+    # materialised (one compiled program), and the estimators on those dense matrices with
+    # the same keys and without sharding.
+    key = jax.random.key(6)
+    params, b40 = mlp_problem(jnp.float32)
+    b13, b21 = (jax.tree.map(lambda x, n=n: x[:n], b40) for n in (13, 21))
+    placed = parallel.shard_leading(b40)  # 5 examples per device
+    gn = functools.partial(C.gauss_newton_operator, mlp_apply, _ce)
+    single = [
+        C.hessian_operator(mlp_loss, params, b13),
+        gn(params, b13),
+        C.spherical_hessian(mlp_loss, params, b13),
+        C.hessian_operator(mlp_loss, params, b21),
+        C.hessian_operator(mlp_loss, params, b40),
+        C.hessian_operator(mlp_loss, params, b40),
+    ]
+    sharded = [
+        C.hessian_operator(mlp_loss, params, b13, shard_data=True),
+        gn(params, b13, shard_data=True),
+        C.spherical_hessian(mlp_loss, params, b13, shard_data=True),
+        # Chunked per device: 2 examples per device in chunks of 2, the remainder 5 in 2 + 2 + 1.
+        C.hessian_operator(mlp_loss, params, b21, batch_size=2, shard_data=True),
+        C.hessian_operator(mlp_loss, params, placed, shard_data=True),
+        C.hessian_operator(mlp_loss, params, placed),  # no shard_data: jit partitions it
+    ]
+    assert all(o.shards_data for o in sharded[:-1])
+    assert not any(o.shards_data for o in single + sharded[-1:])
+    vs = [jax.random.normal(jax.random.fold_in(key, i), (o.dim,)) for i, o in enumerate(single)]
+    assert "shard_map" in str(jax.make_jaxpr(lambda o, u: o.matvec(u))(sharded[0], vs[0]))
+    dense = [np.asarray(h, np.float64) for h in _dense_all(single[:5])]
+    dense.append(dense[4])
+    # Products, and the linearised ones (prepare) where they differ from the products.
+    prepared = (2, 4, 5)
+    out = _products(sharded, vs, prepared)
+    for i, product in zip(list(range(len(vs))) + list(prepared), out, strict=True):
+        ref = dense[i] @ np.asarray(vs[i], np.float64)
+        scale = np.linalg.norm(dense[i], 2) * np.linalg.norm(vs[i])
+        np.testing.assert_allclose(product, ref, atol=1e-5 * scale, err_msg=str(i))
+
+    h13, h21 = ((h + h.T) / 2 for h in (dense[0], dense[3]))
+    res = C.top_eigenpairs(mlp_loss, params, b13, 2, key=key, shard_data=True)
+    flat = res._replace(eigenvectors=jax.vmap(sharded[0].flatten)(res.eigenvectors))
+    check_eigenpairs(flat, h13, "largest", 1e3 * eps(jnp.float32))
+    ref_op = C.dense_operator(jnp.asarray(h21, jnp.float32))
+    kw = dict(key=key, num_matvecs=12, method="hutchinson")
+    t0 = C.trace_of(ref_op, shard=False, **kw)
+    t1 = C.trace(mlp_loss, params, b21, shard_data=True, **kw)
+    np.testing.assert_allclose(t1.mean, t0.mean, rtol=1e-4)
+    np.testing.assert_allclose(t1.stderr, t0.stderr, rtol=1e-3)
+    kw = dict(key=key, num_steps=8, num_probes=5)
+    d0 = C.spectral_density_of(ref_op, shard=False, **kw)
+    for d in (
+        C.spectral_density(mlp_loss, params, b21, shard_data=True, **kw),
+        C.spectral_density_of(ref_op, shard=True, **kw),
+    ):
+        np.testing.assert_allclose(d.nodes, d0.nodes, atol=1e-5 * float(np.abs(d0.nodes).max()))
+        np.testing.assert_allclose(d.weights, d0.weights, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- errors
 
 # --------------------------------------------------------------------------- errors
 
@@ -436,6 +495,8 @@ def test_value_errors():
         C.spectral_density(mlp_loss, params, batch, key=key, num_steps=d + 1, num_probes=2)
     with pytest.raises(ValueError, match="params_filter"):
         C.hessian_operator(mlp_loss, params, batch, params_filter=lambda p: False)
+    with pytest.raises(ValueError, match="shard_data"):
+        C.hessian_operator(mlp_loss, params, batch, shard_data="yes")
 
 
 def test_plot_spectral_density(tmp_path):

@@ -118,7 +118,9 @@ def spectral_density_of(
     per device; without it ``O(probe_chunk x D)`` but Ritz values may repeat).
     Probes run vmapped ``probe_chunk`` at a time (``1``: one after another,
     unbatched, the fastest per probe on CPU; ``None``: all of a device's probes at
-    once), the probe axis sharded over devices. ``sigma`` defaults to
+    once), the probe axis sharded over devices (``shard=False``: one device;
+    an operator with ``shard_data=True`` shards its examples instead, and its
+    probes stay unsharded). ``sigma`` defaults to
     ``0.01 (theta_max - theta_min)``; the default grid is ``num_grid`` points
     over ``[theta_min - 6 sigma, theta_max + 6 sigma]``. The working dtype is float64 under x64.
     """
@@ -130,6 +132,7 @@ def spectral_density_of(
         raise ValueError(f"probe_chunk={probe_chunk!r}; expected a positive integer or None")
     if sigma is not None and not sigma > 0:
         raise ValueError(f"sigma={sigma!r}; expected a positive width or None")
+    shard = shard and not operator.shards_data
     return _density_jit(
         operator,
         key,
@@ -158,16 +161,24 @@ def spectral_density(
     batch_size: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
     num_grid: int = 1000,
+    shard_data: bool = False,
 ) -> SpectralDensity:
     """Hessian spectral density of ``loss_fn`` at `params` by stochastic Lanczos quadrature.
 
     See :func:`spectral_density_of` (estimator, memory, defaults) and
     :func:`~landscape.curvature.hessian_operator` (``batch_size``,
-    ``params_filter`` for a per-layer density). Shapes: ``nodes``,
+    ``params_filter`` for a per-layer density, ``shard_data`` to split the
+    examples over the devices, for any number of examples, instead of the
+    probes). Shapes: ``nodes``,
     ``weights`` ``(num_probes, num_steps)``; ``grid``, ``density`` ``(num_grid,)``.
     """
     op = hessian_operator(
-        loss_fn, params, batch, batch_size=batch_size, params_filter=params_filter
+        loss_fn,
+        params,
+        batch,
+        batch_size=batch_size,
+        params_filter=params_filter,
+        shard_data=shard_data,
     )
     return spectral_density_of(
         op,

@@ -288,6 +288,7 @@ def top_eigenpairs(
     num_basis: int | None = None,
     batch_size: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
+    shard_data: bool = False,
 ) -> Eigenpairs:
     """The `k` extreme Hessian eigenpairs of ``loss_fn(params, batch)``.
 
@@ -299,6 +300,9 @@ def top_eigenpairs(
     ``<= tol * ||H||_2`` (estimate), ``tol`` defaulting to ``1e3 eps(dtype)``;
     the returned ``residual_norms`` are true residuals ``|H x - lambda x|``
     from ``k`` extra products, all counted in ``num_matvecs``.
+    ``batch_size``, ``params_filter`` and ``shard_data`` (every product
+    data-parallel over the devices, for any number of examples) are those of
+    :func:`~landscape.curvature.hessian_operator`.
 
     Shapes: ``eigenvalues (k,)``, ``eigenvectors`` a pytree like `params` with a
     leading axis ``k`` (zeros outside the ``params_filter`` block),
@@ -316,7 +320,12 @@ def top_eigenpairs(
 
     check_which(which)
     op = hessian_operator(
-        loss_fn, params, batch, batch_size=batch_size, params_filter=params_filter
+        loss_fn,
+        params,
+        batch,
+        batch_size=batch_size,
+        params_filter=params_filter,
+        shard_data=shard_data,
     )
     res = top_eigenpairs_of(
         op, k, key=key, which=which, tol=tol, max_steps=max_steps, num_basis=num_basis

@@ -17,6 +17,15 @@ Operators:
 * :func:`gauss_newton_operator`: ``G v = J^T H_out J v`` (Schraudolph 2002; Martens 2020).
 * :func:`spherical_hessian`: the Riemannian Hessian on the sphere
   ``P (H - (w.g / |w|^2) I) P`` (Absil, Mahony & Sepulchre 2008, sec. 5.5).
+
+Data: every operator assumes the loss is a mean over the leading example
+axis of the batch, so a product over the whole batch is the size-weighted
+mean of products over parts of it. Two options use this: ``batch_size``
+(chunks one after another, bounded memory) and ``shard_data=True`` (the
+examples split over all devices with :func:`landscape.parallel.sharded_mean`:
+the largest multiple of the device count sharded over the mesh, the
+remainder computed unsharded; any number of examples ``P``). They combine:
+``batch_size`` then chunks each device's share.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from landscape import parallel
 
 PyTree = Any
 
@@ -180,6 +191,11 @@ def _check_batch_size(batch_size: int | None) -> None:
         raise ValueError(f"batch_size={batch_size!r}; expected a positive integer or None")
 
 
+def _check_shard_data(shard_data: bool) -> None:
+    if not isinstance(shard_data, bool):
+        raise ValueError(f"shard_data={shard_data!r}; expected True or False")
+
+
 # ----------------------------------------------------------------------------- chunking
 
 
@@ -212,6 +228,31 @@ def chunked_mean(fn: Callable[[PyTree], PyTree], batch: PyTree, batch_size: int 
         tail = jax.tree.map(lambda x: x[num_full * batch_size :], batch)
         acc = jax.tree.map(lambda a, t: a + t * (rem / n), acc, fn(tail))
     return acc
+
+
+def data_mean(
+    fn: Callable[..., PyTree],
+    batch: PyTree,
+    *args: Any,
+    batch_size: int | None = None,
+    shard_data: bool = False,
+) -> PyTree:
+    """Example-weighted mean of ``fn(chunk, *args)`` over `batch`: chunked, optionally sharded.
+
+    Without `shard_data` this is :func:`chunked_mean` over chunks of
+    `batch_size`. With `shard_data` the examples are split over all devices by
+    :func:`landscape.parallel.sharded_mean` (a multiple of the device count
+    sharded, the remainder unsharded, weighted by size), and each part is
+    chunked by `batch_size`. Exact for `fn` linear in a mean over examples;
+    `fn` receives `args` explicitly (it must not close over traced values).
+    """
+
+    def chunked(chunk, *a):
+        return chunked_mean(lambda c: fn(c, *a), chunk, batch_size)
+
+    if shard_data:
+        return parallel.sharded_mean(chunked, batch, *args)
+    return chunked(batch, *args)
 
 
 # ----------------------------------------------------------------------------- products
@@ -273,6 +314,17 @@ class LinearOperator:
         """Dtype of its products."""
         return self.spec.dtype
 
+    @property
+    def shards_data(self) -> bool:
+        """Whether its products split the data over the device mesh (``shard_data=True``).
+
+        Such an operator already uses the whole mesh, so the probe axes of
+        :func:`~landscape.curvature.trace_of` and
+        :func:`~landscape.curvature.spectral_density_of` then stay on one
+        device's program (a mesh axis carries one thing at a time).
+        """
+        return bool(getattr(self.spec, "shard_data", False))
+
     def matvec(self, vector: jax.Array) -> jax.Array:
         """The product ``A v`` for ``v`` of shape ``(D,)``."""
         return self.spec.matvec(vector, *self.operands)
@@ -330,6 +382,7 @@ class _HessianSpec:
     loss_fn: Callable
     structure: Structure
     batch_size: int | None
+    shard_data: bool = False
 
     @property
     def dim(self):
@@ -342,24 +395,36 @@ class _HessianSpec:
     def _grad(self, params, batch):
         return jax.grad(self.loss_fn)(params, batch)
 
+    def _one(self, chunk, params, tangent):
+        out = jax.jvp(lambda p: self._grad(p, chunk), (params,), (tangent,))[1]
+        return flatten(self.structure, out)
+
     def matvec(self, v, params, batch):
         tangent = unflatten(self.structure, v)
-
-        def one(chunk):
-            out = jax.jvp(lambda p: self._grad(p, chunk), (params,), (tangent,))[1]
-            return flatten(self.structure, out)
-
-        return chunked_mean(one, batch, self.batch_size)
+        return data_mean(
+            self._one,
+            batch,
+            params,
+            tangent,
+            batch_size=self.batch_size,
+            shard_data=self.shard_data,
+        )
 
     def prepare(self, params, batch):
         if self.batch_size is not None and self.batch_size < leading_size(batch):
             return lambda v: self.matvec(v, params, batch)
-        _, lin = jax.linearize(lambda p: self._grad(p, batch), params)
+        if self.shard_data:
+            # Linearise the sharded gradient: each device keeps the linearisation of its share.
+            grad = lambda p: data_mean(lambda c, q: self._grad(q, c), batch, p, shard_data=True)
+        else:
+            grad = lambda p: self._grad(p, batch)
+        _, lin = jax.linearize(grad, params)
         return lambda v: flatten(self.structure, lin(unflatten(self.structure, v)))
 
 
-def _validate(loss_fn, params, batch, batch_size):
+def _validate(loss_fn, params, batch, batch_size, shard_data=False):
     _check_batch_size(batch_size)
+    _check_shard_data(shard_data)
     leading_size(batch)
     check_params(params)
     check_scalar_loss(loss_fn, params, batch)
@@ -372,6 +437,7 @@ def hessian_operator(
     *,
     batch_size: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
+    shard_data: bool = False,
 ) -> LinearOperator:
     """The Hessian ``H = d^2 L(theta) / d theta^2`` of ``loss_fn(params, batch)`` as an operator.
 
@@ -382,6 +448,16 @@ def hessian_operator(
     memory holds one chunk. Chunking assumes `loss_fn` is a mean over the
     leading example axis of `batch` (chunks are weighted by their size).
 
+    ``shard_data=True`` splits the examples over all devices for any count
+    ``P`` (:func:`landscape.parallel.sharded_mean`): the first
+    ``P - P mod n`` examples are sharded evenly over the ``n`` devices and the
+    last ``P mod n`` computed unsharded, combined as the size-weighted mean,
+    exactly like the chunks (same mean-loss assumption); `batch_size` then
+    chunks each part, and ``prepare()`` linearises each device's share once.
+    The batch may live anywhere (e.g. on one device, or placed with
+    :func:`landscape.parallel.shard_leading`); with one device it changes
+    nothing. Results equal the unsharded operator's to float rounding.
+
     `params_filter` (a predicate on ``/``-joined leaf paths, see
     :func:`path_contains`) restricts the operator to a diagonal block: the
     Hessian with respect to the selected leaves only (per-layer spectra).
@@ -389,8 +465,8 @@ def hessian_operator(
     Shapes: ``params`` any pytree; ``batch`` pytree with leading axis ``(P, ...)``;
     the operator acts on ``(D,)`` with ``D`` the number of selected parameters.
     """
-    _validate(loss_fn, params, batch, batch_size)
-    spec = _HessianSpec(loss_fn, structure(params, params_filter), batch_size)
+    _validate(loss_fn, params, batch, batch_size, shard_data)
+    spec = _HessianSpec(loss_fn, structure(params, params_filter), batch_size, shard_data)
     return LinearOperator(spec, (params, batch))
 
 
@@ -400,6 +476,7 @@ class _GaussNewtonSpec:
     output_loss_fn: Callable
     structure: Structure
     batch_size: int | None
+    shard_data: bool = False
 
     @property
     def dim(self):
@@ -417,12 +494,23 @@ class _GaussNewtonSpec:
         _, vjp = jax.vjp(f, params)
         return flatten(self.structure, vjp(hjv)[0])
 
+    def _one(self, chunk, params, tangent):
+        return self._product(params, chunk, tangent)
+
     def matvec(self, v, params, batch):
         tangent = unflatten(self.structure, v)
-        return chunked_mean(lambda c: self._product(params, c, tangent), batch, self.batch_size)
+        return data_mean(
+            self._one,
+            batch,
+            params,
+            tangent,
+            batch_size=self.batch_size,
+            shard_data=self.shard_data,
+        )
 
     def prepare(self, params, batch):
-        if self.batch_size is not None and self.batch_size < leading_size(batch):
+        chunked = self.batch_size is not None and self.batch_size < leading_size(batch)
+        if chunked or self.shard_data:
             return lambda v: self.matvec(v, params, batch)
         x, y = batch[0], batch[1]
         out, jvp_lin = jax.linearize(lambda p: self.apply_fn(p, x), params)
@@ -444,6 +532,7 @@ def gauss_newton_operator(
     *,
     batch_size: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
+    shard_data: bool = False,
 ) -> LinearOperator:
     """The generalised Gauss-Newton matrix ``G = J^T H_out J`` as an operator.
 
@@ -456,10 +545,13 @@ def gauss_newton_operator(
 
     Shapes: ``batch = (x, y)`` (a :class:`~landscape.problem.Batch` or a
     pair) with ``x (P, ...)`` and ``y (P, ...)``; ``apply_fn(params, x)`` gives
-    outputs ``(P, ...)``. `batch_size` and `params_filter` as in
-    :func:`hessian_operator`.
+    outputs ``(P, ...)``. `batch_size`, `params_filter` and `shard_data` as in
+    :func:`hessian_operator` (``output_loss_fn`` must be a mean over examples);
+    with `shard_data` or a chunking `batch_size`, ``prepare()`` recomputes
+    ``J^T H_out J v`` per product instead of linearising once.
     """
     _check_batch_size(batch_size)
+    _check_shard_data(shard_data)
     leading_size(batch)
     check_params(params)
     out = jax.eval_shape(
@@ -469,7 +561,9 @@ def gauss_newton_operator(
         raise ValueError(
             f"output_loss_fn returned shape {out.shape}; expected a scalar (mean over examples)"
         )
-    spec = _GaussNewtonSpec(apply_fn, output_loss_fn, structure(params, params_filter), batch_size)
+    spec = _GaussNewtonSpec(
+        apply_fn, output_loss_fn, structure(params, params_filter), batch_size, shard_data
+    )
     return LinearOperator(spec, (params, tuple(batch)[:2]))
 
 
@@ -478,6 +572,7 @@ class _SphericalSpec:
     loss_fn: Callable
     structure: Structure
     batch_size: int | None
+    shard_data: bool = False
 
     @property
     def dim(self):
@@ -487,10 +582,13 @@ class _SphericalSpec:
     def dtype(self):
         return self.structure.dtype
 
+    def _hessian(self):
+        return _HessianSpec(self.loss_fn, self.structure, self.batch_size, self.shard_data)
+
     def _parts(self, params, batch):
         w = flatten(self.structure, params)
-        grad = lambda c: flatten(self.structure, jax.grad(self.loss_fn)(params, c))
-        g = chunked_mean(grad, batch, self.batch_size)
+        grad = lambda c, p: flatten(self.structure, jax.grad(self.loss_fn)(p, c))
+        g = data_mean(grad, batch, params, batch_size=self.batch_size, shard_data=self.shard_data)
         w2 = jnp.dot(w, w)
         return w, w2, jnp.dot(w, g) / w2
 
@@ -501,12 +599,12 @@ class _SphericalSpec:
 
     def matvec(self, v, params, batch):
         w, w2, c = self._parts(params, batch)
-        hess = _HessianSpec(self.loss_fn, self.structure, self.batch_size)
+        hess = self._hessian()
         return self._apply(lambda u: hess.matvec(u, params, batch), v, w, w2, c)
 
     def prepare(self, params, batch):
         w, w2, c = self._parts(params, batch)
-        hess = _HessianSpec(self.loss_fn, self.structure, self.batch_size).prepare(params, batch)
+        hess = self._hessian().prepare(params, batch)
         return lambda v: self._apply(hess, v, w, w2, c)
 
 
@@ -517,6 +615,7 @@ def spherical_hessian(
     *,
     batch_size: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
+    shard_data: bool = False,
 ) -> LinearOperator:
     """The Riemannian Hessian of the loss on the sphere ``|w| = const`` as an operator.
 
@@ -534,7 +633,10 @@ def spherical_hessian(
     eigenvalues scale as ``1 / |w|^2`` under ``w -> a w``; the Riemannian
     Hessian on the sphere of radius ``|w|`` removes the null direction (and,
     for such a loss, ``w.g = 0`` so the shift term vanishes).
+
+    `batch_size`, `params_filter` and `shard_data` as in :func:`hessian_operator`
+    (the gradient ``g`` is split over the data the same way).
     """
-    _validate(loss_fn, params, batch, batch_size)
-    spec = _SphericalSpec(loss_fn, structure(params, params_filter), batch_size)
+    _validate(loss_fn, params, batch, batch_size, shard_data)
+    spec = _SphericalSpec(loss_fn, structure(params, params_filter), batch_size, shard_data)
     return LinearOperator(spec, (params, batch))

@@ -105,10 +105,13 @@ def trace_of(
     ``min(M // 3, D)`` columns (Meyer et al. 2021); exact to rounding once
     the sketch spans the range of ``A`` (e.g. ``M // 3 >= D``). Probes are
     applied ``probe_chunk`` at a time per device, the probe axis sharded over
-    devices (``shard=False`` keeps one device). The working dtype is
+    devices (``shard=False`` keeps one device). An operator that shards its
+    data (``shard_data=True``, :attr:`LinearOperator.shards_data`) already
+    spans the mesh, so its probes are not sharded. The working dtype is
     float64 under x64.
     """
     _check(method, num_matvecs)
+    shard = shard and not operator.shards_data
     est = _trace_jit(operator, key, num_matvecs, method, probe_chunk, shard)
     return est._replace(num_matvecs=num_matvecs)
 
@@ -124,13 +127,15 @@ def trace(
     batch_size: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
     probe_chunk: int | None = 8,
+    shard_data: bool = False,
 ) -> Estimate:
     """Estimate the Hessian trace ``tr H = sum_i lambda_i`` of ``loss_fn`` at `params`.
 
     A flatness measure (the sum of curvatures); see :func:`trace_of` for the
     estimators and :func:`~landscape.curvature.hessian_operator` for
-    ``batch_size`` and ``params_filter`` (a per-layer trace).
-    Returns ``Estimate(mean, stderr, num_matvecs)``.
+    ``batch_size``, ``params_filter`` (a per-layer trace) and ``shard_data``
+    (examples split over the devices instead of the probes, for any number of
+    examples). Returns ``Estimate(mean, stderr, num_matvecs)``.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -142,6 +147,11 @@ def trace(
     """
     _check(method, num_matvecs)
     op = hessian_operator(
-        loss_fn, params, batch, batch_size=batch_size, params_filter=params_filter
+        loss_fn,
+        params,
+        batch,
+        batch_size=batch_size,
+        params_filter=params_filter,
+        shard_data=shard_data,
     )
     return trace_of(op, key=key, num_matvecs=num_matvecs, method=method, probe_chunk=probe_chunk)
