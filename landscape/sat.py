@@ -599,13 +599,14 @@ def committee_success(
         solved[:] |= np.asarray(vote_errors(state, batches)) == 0
 
     algorithms.run(
-        algo,
+        algo._replace(solved=lambda s, b: problem.errors(params_of(s), b) == 0),
         sample_keys,
         states,
         batches,
         max_iters,
         chunk_size=min(chunk, max_iters),
         callback=callback,
+        stop_when_solved=True,  # every sample solved: nothing left to find
         samples=True,
     )
     return solved
