@@ -5,8 +5,8 @@
     landscape explore [--quick] [--out DIR] [--resume DIR]
     landscape plot RUN_DIR
 
-On CPU the command gives XLA one device per core (`use_cpu_cores`), so the
-sample and replica axes of a run are split over the cores.
+``LANDSCAPE_CPU_DEVICES=K`` gives XLA K CPU devices (`use_cpu_cores`), so the
+sample and replica axes of a run are split over K cores.
 
 Bad input (an unknown experiment, an unknown or ill-typed ``--set`` field, a bad
 value, an unreadable ``--resume`` directory) prints one line ``error: ...`` and
@@ -73,19 +73,20 @@ def _run(name: str, args: argparse.Namespace) -> Path:
 
 
 def use_cpu_cores() -> None:
-    """Give XLA one CPU device per core, so ensembles are sharded over the cores.
+    """With ``LANDSCAPE_CPU_DEVICES=K``, give XLA K CPU devices (e.g. one per core).
 
-    A single XLA CPU device runs the small per-sample products of a scan on
-    one core; `landscape.parallel` splits sample, replica and point axes over
-    devices, so one device per core uses them all. Skipped when XLA_FLAGS
-    already sets a device count or LANDSCAPE_CPU_DEVICES is set (``1`` turns
-    it off). Only the CPU platform is affected; it must run before JAX
-    creates its backends.
+    `landscape.parallel` splits sample, replica and point axes over devices,
+    so K devices use K cores for the ensembles of a run. Off by default: one
+    ``landscape explore`` with two CPU devices stalled (no CPU use) in its
+    perceptron stage, not yet understood; runs use the platform's devices as
+    they are. Skipped when XLA_FLAGS already
+    sets a device count. Only the CPU platform is affected; it must run
+    before JAX creates its backends.
     """
     flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" in flags:
+    count = os.environ.get("LANDSCAPE_CPU_DEVICES")
+    if not count or "xla_force_host_platform_device_count" in flags:
         return
-    count = os.environ.get("LANDSCAPE_CPU_DEVICES") or str(os.cpu_count() or 1)
     os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
