@@ -31,7 +31,8 @@ import optax
 
 from landscape import data as data_lib
 from landscape import parallel
-from landscape.problem import Batch, Model, check_positive_int
+from landscape._util import check_positive_int
+from landscape.problem import Batch, Model
 
 GAMMA = 0.41269  # gap exponent: rho(h) ~ h^-gamma for small gaps h > 0 (kappa < 0 jamming)
 THETA = 0.42311  # force exponent: P(f) ~ f^theta for small overlaps (kappa < 0 jamming)

@@ -1,15 +1,37 @@
-"""Devices: one mesh over all devices, and ensembles sharded along their leading axis.
+"""Devices, and the one vocabulary for ensembles and chunks used everywhere.
 
-Leading axes carry ensembles (`replica`, `sample`, `point`). This module is the
-only place that knows how many devices exist: :func:`sharded_vmap` maps a
-per-element function over a leading axis, pads that axis to a multiple of the
-device count, splits it over a one-dimensional mesh with :func:`jax.shard_map`,
-runs each device's share as a chunked ``vmap`` (``lax.map`` with a batch size,
-so memory is bounded), and drops the padding. On one device it is a chunked
-``vmap``.
-
+Leading axes carry ensembles: ``replica`` (coupled copies), ``sample``
+(disorder instances, seeds, paths), ``point`` (grid points, path points t,
+(sigma, sample) pairs of a local-energy curve, probe vectors). This module is
+the only place that knows how many devices exist and which backend runs:
+:func:`sharded_vmap` maps a per-element function over a leading axis, pads
+that axis to a multiple of the device count, splits it over a one-dimensional
+mesh with :func:`jax.shard_map`, runs each device's share as a chunked ``vmap``
+(``lax.map`` with a batch size, so memory is bounded), and drops the padding.
 Padding repeats the last element (not zeros), so padded slots compute on valid
 inputs and never produce NaNs; their results are discarded.
+
+The scheme, the same name for the same idea in every module:
+
+- ``batch_size``: only ever the SGD minibatch (examples per step).
+- ``steps_per_chunk``: steps per compiled chunk of a driver
+  (`landscape.algorithms.run`, `landscape.paths.train_curve`); progress,
+  callbacks and stopping tests happen between chunks, and the trajectory
+  never depends on it.
+- ``examples_per_chunk``: examples per chunk of an exact mean over data
+  (`Problem.loss`, the curvature operators' products); None is one call.
+- ``per_device``: elements of an ensemble axis vmapped at once on each
+  device. None (the default everywhere) follows the backend policy of
+  :func:`local_chunk`; 1 is a compiled scan, one element after another (no
+  vmap); k vmaps k at a time.
+- ``samples=True``: the arguments documented as per-sample carry a leading
+  ``sample`` axis (and ``key`` is then one key per sample); the one way to
+  say so, in every function that accepts it.
+- ``max_steps``: the step budget of every iterative routine; results report
+  ``steps`` (taken) and ``converged`` (or ``solved``).
+- ``num_replicas``: the number of coupled replicas.
+- ``key``: the first positional argument of every public function that draws
+  random numbers (typed ``jax.random.key`` or legacy ``jax.random.PRNGKey``).
 """
 
 from __future__ import annotations
@@ -44,19 +66,66 @@ def mesh() -> jax.sharding.Mesh:
     return _mesh(jax.device_count())
 
 
+def backend() -> str:
+    """The default backend's platform name: ``"cpu"``, ``"gpu"`` or ``"tpu"``."""
+    return jax.default_backend()
+
+
 def local_chunk(size: int) -> int | None:
-    """The default number of elements vmapped at once per device for an axis of ``size``.
+    """The backend policy for ``per_device=None``: elements of an axis of ``size`` vmapped at once.
 
     On CPU, None (one element after another in a compiled scan): with one XLA
     device per core it was the fastest variant in ``experiments/bench_samples.py``
     (2.3x a Python loop), and it degrades least when the cores are shared,
     because each element's working set stays in cache while the batched matrix
-    products of a vmap over per-element weights do not. On accelerators, each
-    device's whole share at once.
+    products of a vmap over per-element weights do not (the same held for
+    path points, ``experiments/bench_paths.py``, and local-energy pairs,
+    ``experiments/bench_replicas.py``). On accelerators, each device's whole
+    share at once.
     """
     if jax.default_backend() == "cpu":
         return None
     return max(1, -(-size // jax.device_count()))
+
+
+def resolve_per_device(per_device: int | None, size: int) -> int | None:
+    """The ``lax.map`` batch size for ``per_device`` over an axis of ``size`` elements.
+
+    None -> :func:`local_chunk` (the backend policy); 1 -> None (a plain scan,
+    no vmap of one); k -> k. ValueError for anything else.
+    """
+    if per_device is None:
+        return local_chunk(size)
+    if isinstance(per_device, bool) or not isinstance(per_device, int) or per_device < 1:
+        raise ValueError(f"per_device={per_device!r}; expected a positive integer or None")
+    return None if per_device == 1 else per_device
+
+
+def even_chunks(size: int, per_device: int) -> tuple[int, int]:
+    """Equal chunks on every device: ``(k, padded)`` for mapping ``size`` elements.
+
+    ``k <= per_device`` elements at a time, chosen so that each device's share
+    is a whole number of chunks of k once the axis is padded to ``padded``
+    elements (so ``lax.map`` compiles no remainder body).
+    """
+    share = -(-size // jax.device_count())
+    k = min(per_device, share)
+    k = -(-share // -(-share // k))
+    return k, jax.device_count() * k * (-(-share // k))
+
+
+def use_cpu_devices(count: int | str | None) -> None:
+    """Give XLA ``count`` CPU devices (e.g. one per core); call before JAX starts its backends.
+
+    Sets ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS`` unless the
+    flags already set a device count or ``count`` is empty. Only the CPU
+    platform is affected. The benchmarks and the ``landscape`` command
+    (``LANDSCAPE_CPU_DEVICES=K``) call it.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if not count or "xla_force_host_platform_device_count" in flags:
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
 
 
 def pad_leading(tree: Any, multiple: int) -> tuple[Any, int]:
@@ -107,7 +176,7 @@ def sharded_vmap(
     fn: Callable[..., Any],
     in_axes: int | None | Sequence[int | None] = 0,
     *,
-    chunk_size: int | None = None,
+    per_device: int | None = None,
     shard: bool = True,
 ) -> Callable[..., Any]:
     """Map `fn` over the leading axis of its mapped arguments, sharded over all devices.
@@ -117,24 +186,23 @@ def sharded_vmap(
     device count. `in_axes` takes ``0`` (mapped along the leading axis) or
     ``None`` (the same for every element, replicated to every device) per
     argument. Within a device the elements are mapped like ``lax.map``:
-    ``chunk_size=k`` vmaps k elements at a time (``batch_size=k``), so at most
-    k are live at once per device; ``chunk_size=None`` runs them one after
+    ``per_device=k`` vmaps k elements at a time (``batch_size=k``), so at most
+    k are live at once per device; ``per_device=1`` runs them one after
     another (a compiled scan, no vmap: the least memory, and on CPU often the
     fastest for networks whose per-element weights turn matrix products into
-    batched ones). To vmap a device's whole share at once pass its size.
-    Outputs carry the leading axis.
+    batched ones); None follows :func:`local_chunk`. Outputs carry the
+    leading axis.
 
     The returned function is not jitted; call it inside ``jax.jit`` (it is also
     fine to call it eagerly).
 
     Example:
         >>> import jax.numpy as jnp
-        >>> f = sharded_vmap(lambda x, c: x * c, in_axes=(0, None), chunk_size=2)
+        >>> f = sharded_vmap(lambda x, c: x * c, in_axes=(0, None), per_device=2)
         >>> f(jnp.arange(5.0), 2.0).tolist()
         [0.0, 2.0, 4.0, 6.0, 8.0]
     """
-    if chunk_size is not None and chunk_size < 1:
-        raise ValueError(f"chunk_size={chunk_size}; expected a positive integer or None")
+    resolve_per_device(per_device, 1)  # ValueError now for a bad value
 
     def wrapped(*args):
         axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
@@ -144,6 +212,7 @@ def sharded_vmap(
             raise ValueError(f"in_axes={axes}; expected 0 or None per argument")
         size = _leading_size(args, axes)
         mapped_idx = [i for i, ax in enumerate(axes) if ax == 0]
+        batch_size = resolve_per_device(per_device, size)
 
         def local(*margs_and_bargs):
             margs = margs_and_bargs[: len(mapped_idx)]
@@ -152,7 +221,7 @@ def sharded_vmap(
             def one(m):
                 return fn(*_assemble(axes, m, bargs))
 
-            return jax.lax.map(one, tuple(margs), batch_size=chunk_size)
+            return jax.lax.map(one, tuple(margs), batch_size=batch_size)
 
         mapped = [args[i] for i in mapped_idx]
         broadcast = [a for a, ax in zip(args, axes, strict=True) if ax is None]

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import losses as losses_lib
+from landscape._util import chunked_mean, is_concrete
 
 Params = Any
 
@@ -47,10 +48,6 @@ class Model(NamedTuple):
     classify: Callable[[Params, jax.Array], jax.Array] | None = None
 
 
-def _is_concrete(x: Any) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
 def check_batch(batch: Batch, *, name: str = "batch", binary: bool | None = None) -> Batch:
     """Validate a batch when its values are concrete; return it unchanged.
 
@@ -70,9 +67,9 @@ def check_batch(batch: Batch, *, name: str = "batch", binary: bool | None = None
         )
     if np.shape(y)[0] == 0:
         raise ValueError(f"{name} has no examples; expected P >= 1")
-    if _is_concrete(x) and not bool(np.all(np.isfinite(np.asarray(x)))):
+    if is_concrete(x) and not bool(np.all(np.isfinite(np.asarray(x)))):
         raise ValueError(f"{name}.x contains NaN or inf; expected finite inputs")
-    if binary and _is_concrete(y):
+    if binary and is_concrete(y):
         yy = np.asarray(y)
         if not np.all((yy == 1) | (yy == -1)):
             bad = yy[(yy != 1) & (yy != -1)][:3].tolist()
@@ -80,36 +77,15 @@ def check_batch(batch: Batch, *, name: str = "batch", binary: bool | None = None
     return batch
 
 
-def _chunked_mean(fn: Callable, params: Params, batch: Batch, chunk_size: int | None):
-    """Mean over examples of fn(params, Batch) -> (P,), in chunks of examples."""
-    p = batch.y.shape[0]
-    if chunk_size is None or chunk_size >= p:
-        return jnp.mean(fn(params, batch))
-    num = -(-p // chunk_size)
-    pad = num * chunk_size - p
-    xs = jax.tree.map(
-        lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]).reshape(
-            (num, chunk_size, *a.shape[1:])
-        ),
-        batch,
-    )
-    mask = (jnp.arange(num * chunk_size) < p).reshape(num, chunk_size)
-
-    def body(total, inputs):
-        chunk, m = inputs
-        return total + jnp.sum(jnp.where(m, fn(params, Batch(*chunk)), 0.0)), None
-
-    total, _ = jax.lax.scan(body, jnp.zeros((), jnp.result_type(float)), (tuple(xs), mask))
-    return total / p
-
-
 class Problem(NamedTuple):
     """A model, a per-example loss and (optionally) the training data.
 
     ``problem.loss(params, batch)`` is the mean loss, ``per_example_loss`` its
     per-example form (P,), ``errors`` the fraction of misclassified examples
-    (stability <= 0), ``stabilities`` the margins Delta (P,). ``chunk_size``
-    bounds memory: examples are processed that many at a time.
+    (stability <= 0), ``stabilities`` the margins Delta (P,).
+    ``examples_per_chunk`` bounds memory: examples are processed that many at
+    a time (full chunks in a ``lax.scan``, the remainder once; the mean is
+    exact whatever the chunking).
 
     Example:
         >>> import jax
@@ -134,40 +110,29 @@ class Problem(NamedTuple):
         """Loss of every example, (P,)."""
         return self.loss_fn(self.model.apply(params, batch.x), batch.y)
 
-    def loss(self, params: Params, batch: Batch, chunk_size: int | None = None) -> jax.Array:
+    def loss(
+        self, params: Params, batch: Batch, examples_per_chunk: int | None = None
+    ) -> jax.Array:
         """Mean loss over the batch (scalar)."""
-        return _chunked_mean(self.per_example_loss, params, batch, chunk_size)
+        mean = lambda b: jnp.mean(self.per_example_loss(params, Batch(*b)))
+        return chunked_mean(mean, tuple(batch), examples_per_chunk)
 
-    def errors(self, params: Params, batch: Batch, chunk_size: int | None = None) -> jax.Array:
+    def errors(
+        self, params: Params, batch: Batch, examples_per_chunk: int | None = None
+    ) -> jax.Array:
         """Fraction of misclassified examples (stability <= 0), a scalar in [0, 1].
 
         Uses ``model.classify`` when the model has one (e.g. sign units).
         """
         classify = self.model.classify or self.model.apply
 
-        def wrong(p, b):
-            delta = losses_lib.stability(classify(p, b.x), b.y)
-            return (delta <= 0).astype(jnp.result_type(float))
+        def wrong(b):
+            delta = losses_lib.stability(classify(params, b[0]), b[1])
+            return jnp.mean((delta <= 0).astype(jnp.result_type(float)))
 
-        return _chunked_mean(wrong, params, batch, chunk_size)
+        return chunked_mean(wrong, tuple(batch), examples_per_chunk)
 
 
 def num_params(params: Params) -> int:
     """Total number of scalar parameters in a pytree."""
     return int(sum(np.size(leaf) for leaf in jax.tree.leaves(params)))
-
-
-def check_params(params: Params, name: str = "params") -> Params:
-    """Raise ValueError if concrete parameters contain NaN or inf."""
-    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
-        if _is_concrete(leaf) and not bool(np.all(np.isfinite(np.asarray(leaf)))):
-            where = jax.tree_util.keystr(path)
-            raise ValueError(f"{name}{where} contains NaN or inf; expected finite values")
-    return params
-
-
-def check_positive_int(value: Any, name: str) -> int:
-    """Return value as int if it is a positive integer, else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}={value!r}; expected a positive integer")
-    return int(value)

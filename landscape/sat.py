@@ -44,7 +44,7 @@ import numpy as np
 
 from landscape import data as data_lib
 from landscape import parallel
-from landscape.problem import check_positive_int
+from landscape._util import check_positive_int
 
 MAX_ENUMERATION_N = 24
 

@@ -17,33 +17,34 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from landscape import parallel
+from landscape._util import as_key, check_positive_int
 from landscape.algorithms.base import Algorithm
-from landscape.problem import Batch, check_batch, check_positive_int
+from landscape.problem import Batch, check_batch
 
 
-def _chunk_fn(algorithm: Algorithm, chunk_size: int):
-    def chunk(key, state, data, start, num_steps):
+def _chunk_fn(algorithm: Algorithm, steps_per_chunk: int):
+    def chunk(key, state, data, start, max_steps):
         def body(state, i):
             t = start + i
             new_state, info = algorithm.step(jax.random.fold_in(key, t), state, data)
-            active = t < num_steps
+            active = t < max_steps
             state = jax.tree.map(lambda a, b: jnp.where(active, a, b), new_state, state)
             return state, info
 
-        return jax.lax.scan(body, state, jnp.arange(chunk_size))
+        return jax.lax.scan(body, state, jnp.arange(steps_per_chunk))
 
     return chunk
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(algorithm: Algorithm, chunk_size: int, samples: bool, data_axis, sample_chunk):
-    chunk = _chunk_fn(algorithm, chunk_size)
+def _compiled(algorithm: Algorithm, steps_per_chunk: int, samples: bool, data_axis, per_device):
+    chunk = _chunk_fn(algorithm, steps_per_chunk)
     solved = algorithm.solved
     if samples:
         chunk = parallel.sharded_vmap(
-            chunk, in_axes=(0, 0, data_axis, None, None), chunk_size=sample_chunk
+            chunk, in_axes=(0, 0, data_axis, None, None), per_device=per_device
         )
-        solved = parallel.sharded_vmap(solved, in_axes=(0, data_axis), chunk_size=sample_chunk)
+        solved = parallel.sharded_vmap(solved, in_axes=(0, data_axis), per_device=per_device)
     return jax.jit(chunk), jax.jit(solved)
 
 
@@ -68,24 +69,25 @@ def run(
     key: jax.Array,
     state: Any,
     data: Any,
-    num_steps: int,
+    max_steps: int,
     *,
-    chunk_size: int = 100,
+    steps_per_chunk: int = 100,
     callback: Callable[[int, Any, Any], None] | None = None,
     stop_when_solved: bool = False,
     samples: bool = False,
     data_axis: int | None = 0,
-    sample_chunk: int | None = None,
+    per_device: int | None = None,
 ) -> tuple[Any, Any]:
-    """Run ``num_steps`` steps of `algorithm` in jitted chunks of ``chunk_size`` steps.
+    """Run up to ``max_steps`` steps of `algorithm` in jitted chunks of ``steps_per_chunk`` steps.
 
     Args:
         algorithm: an `Algorithm` (init, step, solved).
         key: the run's key; step t uses ``fold_in(key, t)``.
         state: the initial state (``algorithm.init(...)``).
         data: passed to every step as an argument (never closed over).
-        num_steps: number of steps (>= 1).
-        chunk_size: steps per compiled chunk; progress, callbacks and the
+        max_steps: the step budget (>= 1): all of them unless
+            ``stop_when_solved`` stops earlier.
+        steps_per_chunk: steps per compiled chunk; progress, callbacks and the
             stopping test happen between chunks.
         callback: ``callback(steps_done, state, chunk_infos)`` after each chunk.
         stop_when_solved: stop after the first chunk at whose end
@@ -95,9 +97,10 @@ def run(
             run in one compiled call, vmapped and sharded over devices by
             `landscape.parallel`.
         data_axis: 0 if the data has a sample axis, None if shared by samples.
-        sample_chunk: samples vmapped at once per device (bounds memory);
-            None picks `parallel.local_chunk` (a compiled scan over the
-            samples on CPU, each device's whole share at once elsewhere).
+        per_device: samples vmapped at once per device (bounds memory);
+            None follows `parallel.local_chunk` (a compiled scan over the
+            samples on CPU, each device's whole share at once elsewhere), 1
+            scans, k vmaps k at a time.
 
     Returns:
         ``(state, infos)``: the final state and the per-step Info stacked along
@@ -111,26 +114,28 @@ def run(
         >>> problem = Problem(models.perceptron(20), losses.hinge(0.0))
         >>> algo = algorithms.gradient(problem, optax.sgd(0.5))
         >>> state = algo.init(jax.random.key(1), problem.model.init(jax.random.key(2)))
-        >>> state, infos = run(algo, jax.random.key(3), state, batch, 50, chunk_size=20)
+        >>> state, infos = run(algo, jax.random.key(3), state, batch, 50, steps_per_chunk=20)
         >>> infos.loss.shape
         (50,)
     """
     _check_data(data, samples and data_axis == 0)
-    num_steps = check_positive_int(num_steps, "num_steps")
-    chunk_size = check_positive_int(chunk_size, "chunk_size")
-    chunk_size = min(chunk_size, num_steps)
-    if samples and sample_chunk is None:
-        sample_chunk = parallel.local_chunk(jax.tree.leaves(state)[0].shape[0])
-    chunk, solved = _compiled(algorithm, chunk_size, samples, data_axis, sample_chunk)
-    num_chunks = -(-num_steps // chunk_size)
+    key = as_key(key)
+    max_steps = check_positive_int(max_steps, "max_steps")
+    steps_per_chunk = check_positive_int(steps_per_chunk, "steps_per_chunk")
+    steps_per_chunk = min(steps_per_chunk, max_steps)
+    if samples:
+        per_device = parallel.resolve_per_device(per_device, jax.tree.leaves(state)[0].shape[0])
+        per_device = 1 if per_device is None else per_device
+    chunk, solved = _compiled(algorithm, steps_per_chunk, samples, data_axis, per_device)
+    num_chunks = -(-max_steps // steps_per_chunk)
     infos = []
     done = 0
-    bar = tqdm(total=num_steps, disable=None if num_chunks > 2 else True, leave=False)
+    bar = tqdm(total=max_steps, disable=None if num_chunks > 2 else True, leave=False)
     try:
         for c in range(num_chunks):
-            start = jnp.asarray(c * chunk_size, jnp.int32)
-            state, info = chunk(key, state, data, start, jnp.asarray(num_steps, jnp.int32))
-            steps = min(chunk_size, num_steps - c * chunk_size)
+            start = jnp.asarray(c * steps_per_chunk, jnp.int32)
+            state, info = chunk(key, state, data, start, jnp.asarray(max_steps, jnp.int32))
+            steps = min(steps_per_chunk, max_steps - c * steps_per_chunk)
             info = jax.tree.map(
                 lambda a, s=steps: np.asarray(a)[..., :s] if samples else np.asarray(a)[:s],
                 info,

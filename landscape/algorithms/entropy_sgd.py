@@ -20,10 +20,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from landscape._util import check_positive_int
 from landscape.algorithms.base import Algorithm
 from landscape.algorithms.gradient import minibatch
 from landscape.algorithms.replicated import check_gamma
-from landscape.problem import Batch, Problem, check_positive_int
+from landscape.problem import Batch, Problem
 
 
 class EntropySGDState(NamedTuple):

@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from landscape._util import check_positive_int
 from landscape.algorithms.base import Algorithm
-from landscape.problem import Batch, Problem, check_positive_int
+from landscape.problem import Batch, Problem
 
 
 class GradientState(NamedTuple):

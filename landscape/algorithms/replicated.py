@@ -27,9 +27,10 @@ import numpy as np
 import optax
 
 from landscape import parallel
+from landscape._util import check_positive_int
 from landscape.algorithms.base import Algorithm
 from landscape.algorithms.gradient import minibatch
-from landscape.problem import Batch, Problem, check_positive_int
+from landscape.problem import Batch, Problem
 
 _CENTERS = ("mean", "explicit")
 

@@ -17,10 +17,13 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from landscape import parallel
+from landscape._util import as_key
 from landscape.curvature.lanczos import lanczos, ritz_nodes_weights
 from landscape.curvature.operators import LinearOperator, hessian_operator
 from landscape.curvature.trace import work_dtype
 from landscape.parallel import sharded_vmap
+from landscape.stats import estimate
 
 DEFAULT_RELATIVE_SIGMA = 0.01
 
@@ -54,7 +57,7 @@ def broaden(nodes, weights, grid, sigma):
 
 
 def _density(
-    operator, key, grid, sigma, num_steps, num_probes, probe_chunk, num_grid, reorth, shard
+    operator, key, grid, sigma, num_steps, num_probes, per_device, num_grid, reorth, shard
 ):
     dim = operator.dim
     dtype = work_dtype(operator.dtype)
@@ -68,10 +71,9 @@ def _density(
         )
         return ritz_nodes_weights(result)
 
-    # probe_chunk = 1 runs the probes one after another without vmap (a batch of one
+    # per_device = 1 runs the probes one after another without vmap (a batch of one
     # turns every matmul of the product into a batched one, several times slower on CPU).
-    chunk = None if probe_chunk == 1 else (probe_chunk or num_probes)
-    nodes, weights = sharded_vmap(one, in_axes=(0, None, None), chunk_size=chunk, shard=shard)(
+    nodes, weights = sharded_vmap(one, in_axes=(0, None, None), per_device=per_device, shard=shard)(
         probes, operator, k_restart
     )
     lo, hi = jnp.min(nodes), jnp.max(nodes)
@@ -83,27 +85,23 @@ def _density(
         grid = jnp.linspace(lo - 6 * sigma, hi + 6 * sigma, num_grid)
     grid = jnp.asarray(grid, dtype)
     per_probe = broaden(nodes, weights, grid, sigma)
-    stderr = (
-        jnp.std(per_probe, axis=0, ddof=1) / jnp.sqrt(num_probes)
-        if num_probes > 1
-        else jnp.full(grid.shape, jnp.nan, dtype)
-    )
-    return SpectralDensity(nodes, weights, grid, jnp.mean(per_probe, axis=0), stderr, sigma)
+    est = estimate(per_probe)
+    return SpectralDensity(nodes, weights, grid, est.mean, est.stderr, sigma)
 
 
 _density_jit = jax.jit(
     _density,
-    static_argnames=("num_steps", "num_probes", "probe_chunk", "num_grid", "reorth", "shard"),
+    static_argnames=("num_steps", "num_probes", "per_device", "num_grid", "reorth", "shard"),
 )
 
 
 def spectral_density_of(
+    key: jax.Array,
     operator: LinearOperator,
     *,
-    key: jax.Array,
     num_steps: int,
     num_probes: int,
-    probe_chunk: int | None = 1,
+    per_device: int | None = 1,
     grid: jax.Array | None = None,
     sigma: float | None = None,
     num_grid: int = 1000,
@@ -114,12 +112,12 @@ def spectral_density_of(
 
     ``rho(t) ~ (1/n_v) sum_v sum_j w_{vj} N(t; theta_{vj}, sigma^2)`` over
     ``num_probes`` Rademacher probes, ``num_steps`` Lanczos steps each (full
-    reorthogonalisation by default: memory ``probe_chunk x num_steps x D``
-    per device; without it ``O(probe_chunk x D)`` but Ritz values may repeat).
-    Probes run vmapped ``probe_chunk`` at a time (``1``: one after another,
-    unbatched, the fastest per probe on CPU; ``None``: all of a device's probes at
-    once), the probe axis sharded over devices (``shard=False``: one device;
-    an operator with ``shard_data=True`` shards its examples instead, and its
+    reorthogonalisation by default: memory ``per_device x num_steps x D``
+    per device; without it ``O(per_device x D)`` but Ritz values may repeat).
+    Probes run vmapped ``per_device`` at a time (``1``, the default: one after
+    another, unbatched, the fastest per probe on CPU; ``None``: the backend
+    policy of `landscape.parallel.local_chunk`), the probe axis sharded over
+    devices (``shard=False``: one device; an operator with ``shard_data=True`` shards its examples instead, and its
     probes stay unsharded). ``sigma`` defaults to
     ``0.01 (theta_max - theta_min)``; the default grid is ``num_grid`` points
     over ``[theta_min - 6 sigma, theta_max + 6 sigma]``. The working dtype is float64 under x64.
@@ -128,19 +126,18 @@ def spectral_density_of(
         raise ValueError(f"num_probes={num_probes!r}; expected a positive integer")
     if not isinstance(num_steps, int) or num_steps < 1 or num_steps > operator.dim:
         raise ValueError(f"num_steps={num_steps!r}; expected an integer in [1, D={operator.dim}]")
-    if probe_chunk is not None and probe_chunk < 1:
-        raise ValueError(f"probe_chunk={probe_chunk!r}; expected a positive integer or None")
+    parallel.resolve_per_device(per_device, num_probes)  # ValueError for a bad value
     if sigma is not None and not sigma > 0:
         raise ValueError(f"sigma={sigma!r}; expected a positive width or None")
     shard = shard and not operator.shards_data
     return _density_jit(
         operator,
-        key,
+        as_key(key),
         grid,
         sigma,
         num_steps,
         num_probes,
-        probe_chunk,
+        per_device,
         num_grid,
         reorthogonalize,
         shard,
@@ -148,17 +145,17 @@ def spectral_density_of(
 
 
 def spectral_density(
+    key: jax.Array,
     loss_fn: Callable,
     params: Any,
     batch: Any,
     *,
-    key: jax.Array,
     num_steps: int,
     num_probes: int,
-    probe_chunk: int | None = 1,
+    per_device: int | None = 1,
     grid: jax.Array | None = None,
     sigma: float | None = None,
-    batch_size: int | None = None,
+    examples_per_chunk: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
     num_grid: int = 1000,
     shard_data: bool = False,
@@ -166,7 +163,7 @@ def spectral_density(
     """Hessian spectral density of ``loss_fn`` at `params` by stochastic Lanczos quadrature.
 
     See :func:`spectral_density_of` (estimator, memory, defaults) and
-    :func:`~landscape.curvature.hessian_operator` (``batch_size``,
+    :func:`~landscape.curvature.hessian_operator` (``examples_per_chunk``,
     ``params_filter`` for a per-layer density, ``shard_data`` to split the
     examples over the devices, for any number of examples, instead of the
     probes). Shapes: ``nodes``,
@@ -176,16 +173,16 @@ def spectral_density(
         loss_fn,
         params,
         batch,
-        batch_size=batch_size,
+        examples_per_chunk=examples_per_chunk,
         params_filter=params_filter,
         shard_data=shard_data,
     )
     return spectral_density_of(
+        key,
         op,
-        key=key,
         num_steps=num_steps,
         num_probes=num_probes,
-        probe_chunk=probe_chunk,
+        per_device=per_device,
         grid=grid,
         sigma=sigma,
         num_grid=num_grid,

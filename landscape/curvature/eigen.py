@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landscape._util import as_key
 from landscape.curvature.lanczos import _orthogonalize, breakdown_tolerance
 
 WHICH = ("largest", "smallest", "both")
@@ -123,7 +124,7 @@ def thick_restart_lanczos(
     max_steps = max(max_steps, m)
     dtype = v0.dtype
     tol = default_tol(dtype) if tol is None else float(tol)
-    key = jax.random.key(0) if key is None else key
+    key = jax.random.key(0) if key is None else as_key(key)
     full_space = m == dim
     p = min(m - 1, k + (m - k) // 2)
     wanted, keep = _index_sets(which, k, m, max(p, 1))
@@ -249,10 +250,10 @@ _eig_jit = jax.jit(_eig, static_argnames=("k", "which", "tol", "max_steps", "num
 
 
 def top_eigenpairs_of(
+    key: jax.Array,
     operator,
     k: int = 1,
     *,
-    key: jax.Array,
     which: str = "largest",
     tol: float | None = None,
     max_steps: int | None = None,
@@ -272,21 +273,21 @@ def top_eigenpairs_of(
         raise ValueError(f"max_steps={max_steps} < k={k}; expected at least k Lanczos steps")
     if num_basis is not None and num_basis < k:
         raise ValueError(f"num_basis={num_basis} < k={k}; expected k < num_basis <= D")
-    return _eig_jit(operator, key, k, which, tol, max_steps, num_basis)
+    return _eig_jit(operator, as_key(key), k, which, tol, max_steps, num_basis)
 
 
 def top_eigenpairs(
+    key: jax.Array,
     loss_fn: Callable,
     params,
     batch,
     k: int = 1,
     *,
-    key: jax.Array,
     which: str = "largest",
     tol: float | None = None,
     max_steps: int | None = None,
     num_basis: int | None = None,
-    batch_size: int | None = None,
+    examples_per_chunk: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
     shard_data: bool = False,
 ) -> Eigenpairs:
@@ -300,7 +301,7 @@ def top_eigenpairs(
     ``<= tol * ||H||_2`` (estimate), ``tol`` defaulting to ``1e3 eps(dtype)``;
     the returned ``residual_norms`` are true residuals ``|H x - lambda x|``
     from ``k`` extra products, all counted in ``num_matvecs``.
-    ``batch_size``, ``params_filter`` and ``shard_data`` (every product
+    ``examples_per_chunk``, ``params_filter`` and ``shard_data`` (every product
     data-parallel over the devices, for any number of examples) are those of
     :func:`~landscape.curvature.hessian_operator`.
 
@@ -311,8 +312,8 @@ def top_eigenpairs(
     Example:
         >>> import jax, jax.numpy as jnp
         >>> loss = lambda p, b: 0.5 * jnp.sum(b * p["w"] ** 2)
-        >>> res = top_eigenpairs(loss, {"w": jnp.zeros(40)}, jnp.arange(40.0), 2,
-        ...                      key=jax.random.key(0))
+        >>> res = top_eigenpairs(jax.random.key(0), loss, {"w": jnp.zeros(40)},
+        ...                      jnp.arange(40.0), 2)
         >>> [round(float(x), 3) for x in res.eigenvalues]
         [39.0, 38.0]
     """
@@ -323,12 +324,12 @@ def top_eigenpairs(
         loss_fn,
         params,
         batch,
-        batch_size=batch_size,
+        examples_per_chunk=examples_per_chunk,
         params_filter=params_filter,
         shard_data=shard_data,
     )
     res = top_eigenpairs_of(
-        op, k, key=key, which=which, tol=tol, max_steps=max_steps, num_basis=num_basis
+        key, op, k, which=which, tol=tol, max_steps=max_steps, num_basis=num_basis
     )
     vectors = jax.vmap(op.unflatten)(res.eigenvectors)
     return res._replace(eigenvectors=vectors)

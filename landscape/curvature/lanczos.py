@@ -18,6 +18,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from landscape._util import as_key
+
 
 class Tridiagonal(NamedTuple):
     """Result of :func:`lanczos`.
@@ -86,7 +88,7 @@ def lanczos(
         raise ValueError(f"num_steps={num_steps!r}; expected a positive integer")
     if num_steps > dim:
         raise ValueError(f"num_steps={num_steps} exceeds the dimension D={dim}; expected <= D")
-    key = jax.random.key(0) if key is None else key
+    key = jax.random.key(0) if key is None else as_key(key)
     return _lanczos_jit(matvec, v0, num_steps, reorthogonalize, return_basis, key)
 
 

@@ -20,12 +20,12 @@ Operators:
 
 Data: every operator assumes the loss is a mean over the leading example
 axis of the batch, so a product over the whole batch is the size-weighted
-mean of products over parts of it. Two options use this: ``batch_size``
+mean of products over parts of it. Two options use this: ``examples_per_chunk``
 (chunks one after another, bounded memory) and ``shard_data=True`` (the
 examples split over all devices with :func:`landscape.parallel.sharded_mean`:
 the largest multiple of the device count sharded over the mesh, the
 remainder computed unsharded; any number of examples ``P``). They combine:
-``batch_size`` then chunks each device's share.
+``examples_per_chunk`` then chunks each device's share.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from landscape import parallel
+from landscape._util import check_params, chunked_mean, leading_size
 
 PyTree = Any
 
@@ -147,36 +147,6 @@ def path_contains(*names: str) -> Callable[[str], bool]:
 # ----------------------------------------------------------------------------- checks
 
 
-def _is_concrete(x: Any) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
-def leading_size(batch: PyTree) -> int:
-    """Common leading (example) size of every leaf of `batch`; ValueError if they disagree."""
-    leaves = jax.tree.leaves(batch)
-    if not leaves:
-        raise ValueError("batch has no leaves; expected arrays with a leading example axis")
-    sizes = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in leaves}
-    if None in sizes:
-        raise ValueError("batch has a scalar leaf; expected arrays with a leading example axis")
-    if len(sizes) != 1:
-        raise ValueError(
-            f"batch leading sizes {sorted(sizes)} disagree; expected one example count for "
-            "every leaf"
-        )
-    return sizes.pop()
-
-
-def check_params(params: PyTree) -> None:
-    """ValueError when concrete parameters hold NaN or infinite values."""
-    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
-        if _is_concrete(leaf) and not bool(np.all(np.isfinite(np.asarray(leaf)))):
-            raise ValueError(
-                f"params leaf {_path_string(path)!r} has NaN or infinite values; "
-                "expected finite parameters"
-            )
-
-
 def check_scalar_loss(loss_fn: Callable, params: PyTree, batch: PyTree) -> None:
     """ValueError unless ``loss_fn(params, batch)`` is a real scalar."""
     out = jax.eval_shape(loss_fn, params, batch)
@@ -186,9 +156,13 @@ def check_scalar_loss(loss_fn: Callable, params: PyTree, batch: PyTree) -> None:
         )
 
 
-def _check_batch_size(batch_size: int | None) -> None:
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size={batch_size!r}; expected a positive integer or None")
+def _check_examples_per_chunk(examples_per_chunk: int | None) -> None:
+    if examples_per_chunk is not None and (
+        not isinstance(examples_per_chunk, int) or examples_per_chunk < 1
+    ):
+        raise ValueError(
+            f"examples_per_chunk={examples_per_chunk!r}; expected a positive integer or None"
+        )
 
 
 def _check_shard_data(shard_data: bool) -> None:
@@ -199,56 +173,25 @@ def _check_shard_data(shard_data: bool) -> None:
 # ----------------------------------------------------------------------------- chunking
 
 
-def chunked_mean(fn: Callable[[PyTree], PyTree], batch: PyTree, batch_size: int | None) -> PyTree:
-    """Example-weighted mean of ``fn(chunk)`` over chunks of `batch` of `batch_size` examples.
-
-    For a mean loss, ``sum_c (n_c / N) fn(chunk_c)`` equals ``fn(batch)`` for
-    any linear functional of the loss (gradient, Hessian-vector product).
-    Full chunks run in a ``lax.scan`` with an accumulator (memory of one
-    chunk); a remainder chunk, if any, runs once after it.
-    """
-    n = leading_size(batch)
-    if batch_size is None or batch_size >= n:
-        return fn(batch)
-    num_full = n // batch_size
-    rem = n - num_full * batch_size
-    head = jax.tree.map(
-        lambda x: x[: num_full * batch_size].reshape(num_full, batch_size, *x.shape[1:]), batch
-    )
-    first = jax.tree.map(lambda x: x[0], head)
-    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(fn, first))
-
-    def body(acc, chunk):
-        out = fn(chunk)
-        return jax.tree.map(jnp.add, acc, out), None
-
-    acc, _ = jax.lax.scan(body, zeros, head)
-    acc = jax.tree.map(lambda a: a * (batch_size / n), acc)
-    if rem:
-        tail = jax.tree.map(lambda x: x[num_full * batch_size :], batch)
-        acc = jax.tree.map(lambda a, t: a + t * (rem / n), acc, fn(tail))
-    return acc
-
-
 def data_mean(
     fn: Callable[..., PyTree],
     batch: PyTree,
     *args: Any,
-    batch_size: int | None = None,
+    examples_per_chunk: int | None = None,
     shard_data: bool = False,
 ) -> PyTree:
     """Example-weighted mean of ``fn(chunk, *args)`` over `batch`: chunked, optionally sharded.
 
     Without `shard_data` this is :func:`chunked_mean` over chunks of
-    `batch_size`. With `shard_data` the examples are split over all devices by
+    `examples_per_chunk`. With `shard_data` the examples are split over all devices by
     :func:`landscape.parallel.sharded_mean` (a multiple of the device count
     sharded, the remainder unsharded, weighted by size), and each part is
-    chunked by `batch_size`. Exact for `fn` linear in a mean over examples;
+    chunked by `examples_per_chunk`. Exact for `fn` linear in a mean over examples;
     `fn` receives `args` explicitly (it must not close over traced values).
     """
 
     def chunked(chunk, *a):
-        return chunked_mean(lambda c: fn(c, *a), chunk, batch_size)
+        return chunked_mean(lambda c: fn(c, *a), chunk, examples_per_chunk)
 
     if shard_data:
         return parallel.sharded_mean(chunked, batch, *args)
@@ -381,7 +324,7 @@ def dense_operator(matrix: jax.Array) -> LinearOperator:
 class _HessianSpec:
     loss_fn: Callable
     structure: Structure
-    batch_size: int | None
+    examples_per_chunk: int | None
     shard_data: bool = False
 
     @property
@@ -406,12 +349,12 @@ class _HessianSpec:
             batch,
             params,
             tangent,
-            batch_size=self.batch_size,
+            examples_per_chunk=self.examples_per_chunk,
             shard_data=self.shard_data,
         )
 
     def prepare(self, params, batch):
-        if self.batch_size is not None and self.batch_size < leading_size(batch):
+        if self.examples_per_chunk is not None and self.examples_per_chunk < leading_size(batch):
             return lambda v: self.matvec(v, params, batch)
         if self.shard_data:
             # Linearise the sharded gradient: each device keeps the linearisation of its share.
@@ -422,8 +365,8 @@ class _HessianSpec:
         return lambda v: flatten(self.structure, lin(unflatten(self.structure, v)))
 
 
-def _validate(loss_fn, params, batch, batch_size, shard_data=False):
-    _check_batch_size(batch_size)
+def _validate(loss_fn, params, batch, examples_per_chunk, shard_data=False):
+    _check_examples_per_chunk(examples_per_chunk)
     _check_shard_data(shard_data)
     leading_size(batch)
     check_params(params)
@@ -435,16 +378,16 @@ def hessian_operator(
     params: PyTree,
     batch: PyTree,
     *,
-    batch_size: int | None = None,
+    examples_per_chunk: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
     shard_data: bool = False,
 ) -> LinearOperator:
     """The Hessian ``H = d^2 L(theta) / d theta^2`` of ``loss_fn(params, batch)`` as an operator.
 
-    Products are forward-over-reverse (:func:`hvp`). Without `batch_size`,
+    Products are forward-over-reverse (:func:`hvp`). Without `examples_per_chunk`,
     ``prepare()`` linearises the gradient once and every product then costs
-    about one gradient; with `batch_size`, each product recomputes
-    jvp-of-grad over chunks of `batch_size` examples (``lax.scan``), so
+    about one gradient; with `examples_per_chunk`, each product recomputes
+    jvp-of-grad over chunks of `examples_per_chunk` examples (``lax.scan``), so
     memory holds one chunk. Chunking assumes `loss_fn` is a mean over the
     leading example axis of `batch` (chunks are weighted by their size).
 
@@ -452,7 +395,7 @@ def hessian_operator(
     ``P`` (:func:`landscape.parallel.sharded_mean`): the first
     ``P - P mod n`` examples are sharded evenly over the ``n`` devices and the
     last ``P mod n`` computed unsharded, combined as the size-weighted mean,
-    exactly like the chunks (same mean-loss assumption); `batch_size` then
+    exactly like the chunks (same mean-loss assumption); `examples_per_chunk` then
     chunks each part, and ``prepare()`` linearises each device's share once.
     The batch may live anywhere (e.g. on one device, or placed with
     :func:`landscape.parallel.shard_leading`); with one device it changes
@@ -465,8 +408,8 @@ def hessian_operator(
     Shapes: ``params`` any pytree; ``batch`` pytree with leading axis ``(P, ...)``;
     the operator acts on ``(D,)`` with ``D`` the number of selected parameters.
     """
-    _validate(loss_fn, params, batch, batch_size, shard_data)
-    spec = _HessianSpec(loss_fn, structure(params, params_filter), batch_size, shard_data)
+    _validate(loss_fn, params, batch, examples_per_chunk, shard_data)
+    spec = _HessianSpec(loss_fn, structure(params, params_filter), examples_per_chunk, shard_data)
     return LinearOperator(spec, (params, batch))
 
 
@@ -475,7 +418,7 @@ class _GaussNewtonSpec:
     apply_fn: Callable
     output_loss_fn: Callable
     structure: Structure
-    batch_size: int | None
+    examples_per_chunk: int | None
     shard_data: bool = False
 
     @property
@@ -504,12 +447,14 @@ class _GaussNewtonSpec:
             batch,
             params,
             tangent,
-            batch_size=self.batch_size,
+            examples_per_chunk=self.examples_per_chunk,
             shard_data=self.shard_data,
         )
 
     def prepare(self, params, batch):
-        chunked = self.batch_size is not None and self.batch_size < leading_size(batch)
+        chunked = self.examples_per_chunk is not None and self.examples_per_chunk < leading_size(
+            batch
+        )
         if chunked or self.shard_data:
             return lambda v: self.matvec(v, params, batch)
         x, y = batch[0], batch[1]
@@ -530,7 +475,7 @@ def gauss_newton_operator(
     params: PyTree,
     batch: PyTree,
     *,
-    batch_size: int | None = None,
+    examples_per_chunk: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
     shard_data: bool = False,
 ) -> LinearOperator:
@@ -545,12 +490,12 @@ def gauss_newton_operator(
 
     Shapes: ``batch = (x, y)`` (a :class:`~landscape.problem.Batch` or a
     pair) with ``x (P, ...)`` and ``y (P, ...)``; ``apply_fn(params, x)`` gives
-    outputs ``(P, ...)``. `batch_size`, `params_filter` and `shard_data` as in
+    outputs ``(P, ...)``. `examples_per_chunk`, `params_filter` and `shard_data` as in
     :func:`hessian_operator` (``output_loss_fn`` must be a mean over examples);
-    with `shard_data` or a chunking `batch_size`, ``prepare()`` recomputes
+    with `shard_data` or a chunking `examples_per_chunk`, ``prepare()`` recomputes
     ``J^T H_out J v`` per product instead of linearising once.
     """
-    _check_batch_size(batch_size)
+    _check_examples_per_chunk(examples_per_chunk)
     _check_shard_data(shard_data)
     leading_size(batch)
     check_params(params)
@@ -562,7 +507,7 @@ def gauss_newton_operator(
             f"output_loss_fn returned shape {out.shape}; expected a scalar (mean over examples)"
         )
     spec = _GaussNewtonSpec(
-        apply_fn, output_loss_fn, structure(params, params_filter), batch_size, shard_data
+        apply_fn, output_loss_fn, structure(params, params_filter), examples_per_chunk, shard_data
     )
     return LinearOperator(spec, (params, tuple(batch)[:2]))
 
@@ -571,7 +516,7 @@ def gauss_newton_operator(
 class _SphericalSpec:
     loss_fn: Callable
     structure: Structure
-    batch_size: int | None
+    examples_per_chunk: int | None
     shard_data: bool = False
 
     @property
@@ -583,12 +528,18 @@ class _SphericalSpec:
         return self.structure.dtype
 
     def _hessian(self):
-        return _HessianSpec(self.loss_fn, self.structure, self.batch_size, self.shard_data)
+        return _HessianSpec(self.loss_fn, self.structure, self.examples_per_chunk, self.shard_data)
 
     def _parts(self, params, batch):
         w = flatten(self.structure, params)
         grad = lambda c, p: flatten(self.structure, jax.grad(self.loss_fn)(p, c))
-        g = data_mean(grad, batch, params, batch_size=self.batch_size, shard_data=self.shard_data)
+        g = data_mean(
+            grad,
+            batch,
+            params,
+            examples_per_chunk=self.examples_per_chunk,
+            shard_data=self.shard_data,
+        )
         w2 = jnp.dot(w, w)
         return w, w2, jnp.dot(w, g) / w2
 
@@ -613,7 +564,7 @@ def spherical_hessian(
     params: PyTree,
     batch: PyTree,
     *,
-    batch_size: int | None = None,
+    examples_per_chunk: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
     shard_data: bool = False,
 ) -> LinearOperator:
@@ -634,9 +585,9 @@ def spherical_hessian(
     Hessian on the sphere of radius ``|w|`` removes the null direction (and,
     for such a loss, ``w.g = 0`` so the shift term vanishes).
 
-    `batch_size`, `params_filter` and `shard_data` as in :func:`hessian_operator`
+    `examples_per_chunk`, `params_filter` and `shard_data` as in :func:`hessian_operator`
     (the gradient ``g`` is split over the data the same way).
     """
-    _validate(loss_fn, params, batch, batch_size, shard_data)
-    spec = _SphericalSpec(loss_fn, structure(params, params_filter), batch_size, shard_data)
+    _validate(loss_fn, params, batch, examples_per_chunk, shard_data)
+    spec = _SphericalSpec(loss_fn, structure(params, params_filter), examples_per_chunk, shard_data)
     return LinearOperator(spec, (params, batch))

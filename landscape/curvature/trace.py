@@ -11,30 +11,18 @@ for matrices with decaying spectra (Hessians: a few outliers and a bulk).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from landscape import parallel
+from landscape._util import as_key
 from landscape.curvature.operators import LinearOperator, hessian_operator
 from landscape.parallel import sharded_vmap
+from landscape.stats import Estimate, estimate
 
 METHODS = ("hutchinson", "hutch++")
-
-
-class Estimate(NamedTuple):
-    """A stochastic estimate.
-
-    Attributes:
-        mean: the estimate.
-        stderr: its standard error (of the stochastic part; for Hutch++ the sketched
-            part ``tr(Q^T A Q)`` is exact given ``Q``).
-        num_matvecs: products used.
-    """
-
-    mean: jax.Array
-    stderr: jax.Array
-    num_matvecs: int
 
 
 def work_dtype(dtype: Any) -> Any:
@@ -42,11 +30,11 @@ def work_dtype(dtype: Any) -> Any:
     return jnp.promote_types(dtype, jnp.result_type(float))
 
 
-def _apply_rows(operator, rows, chunk, shard):
+def _apply_rows(operator, rows, per_device, shard):
     """``A`` applied to each row of ``rows (n, D)``, probe axis sharded; returns ``(n, D)``."""
     dtype = rows.dtype
     fn = lambda r, op: op.matvec(r).astype(dtype)
-    return sharded_vmap(fn, in_axes=(0, None), chunk_size=chunk, shard=shard)(rows, operator)
+    return sharded_vmap(fn, in_axes=(0, None), per_device=per_device, shard=shard)(rows, operator)
 
 
 def _rademacher(key, shape, dtype):
@@ -63,38 +51,35 @@ def _check(method: str, num_matvecs: int) -> None:
         )
 
 
-def _trace(operator, key, num_matvecs, method, probe_chunk, shard):
+def _trace(operator, key, num_matvecs, method, per_device, shard):
     dim = operator.dim
     dtype = work_dtype(operator.dtype)
     k_sketch, k_probe = jax.random.split(key)
     if method == "hutchinson":
         z = _rademacher(k_probe, (num_matvecs, dim), dtype)
-        samples = jnp.sum(z * _apply_rows(operator, z, probe_chunk, shard), axis=1)
-        n = num_matvecs
-        return Estimate(jnp.mean(samples), jnp.std(samples, ddof=1) / jnp.sqrt(n), num_matvecs)
+        return estimate(jnp.sum(z * _apply_rows(operator, z, per_device, shard), axis=1))
     s = min(num_matvecs // 3, dim)
     n = num_matvecs - 2 * s
     sketch = _rademacher(k_sketch, (s, dim), dtype)
-    q, _ = jnp.linalg.qr(_apply_rows(operator, sketch, probe_chunk, shard).T)  # (D, s)
-    aq = _apply_rows(operator, q.T, probe_chunk, shard)  # (s, D)
+    q, _ = jnp.linalg.qr(_apply_rows(operator, sketch, per_device, shard).T)  # (D, s)
+    aq = _apply_rows(operator, q.T, per_device, shard)  # (s, D)
     exact = jnp.sum(q.T * aq)
     g = _rademacher(k_probe, (n, dim), dtype)
     g = g - (g @ q) @ q.T
-    samples = jnp.sum(g * _apply_rows(operator, g, probe_chunk, shard), axis=1)
-    stderr = jnp.std(samples, ddof=1) / jnp.sqrt(n) if n > 1 else jnp.zeros((), dtype)
-    return Estimate(exact + jnp.mean(samples), stderr, num_matvecs)
+    est = estimate(jnp.sum(g * _apply_rows(operator, g, per_device, shard), axis=1))
+    return Estimate(exact + est.mean, est.stderr, est.num_samples)
 
 
-_trace_jit = jax.jit(_trace, static_argnames=("num_matvecs", "method", "probe_chunk", "shard"))
+_trace_jit = jax.jit(_trace, static_argnames=("num_matvecs", "method", "per_device", "shard"))
 
 
 def trace_of(
+    key: jax.Array,
     operator: LinearOperator,
     *,
-    key: jax.Array,
     num_matvecs: int,
     method: str = "hutch++",
-    probe_chunk: int | None = 8,
+    per_device: int | None = 8,
     shard: bool = True,
 ) -> Estimate:
     """Estimate ``tr A`` of a :class:`LinearOperator` with `num_matvecs` products (jitted).
@@ -103,44 +88,46 @@ def trace_of(
     (Hutchinson 1989). ``method="hutch++"``: ``tr(Q^T A Q) + mean_i g_i^T
     (I - QQ^T) A (I - QQ^T) g_i`` with ``Q = orth(A S)``, ``S`` of
     ``min(M // 3, D)`` columns (Meyer et al. 2021); exact to rounding once
-    the sketch spans the range of ``A`` (e.g. ``M // 3 >= D``). Probes are
-    applied ``probe_chunk`` at a time per device, the probe axis sharded over
-    devices (``shard=False`` keeps one device). An operator that shards its
+    the sketch spans the range of ``A`` (e.g. ``M // 3 >= D``). Returns a
+    `landscape.stats.Estimate` whose ``num_samples`` counts the Hutchinson
+    probes (for Hutch++ those of the deflated part, whose standard error it
+    is; NaN with fewer than two). Probes are applied ``per_device`` at a time
+    per device, the probe axis sharded over devices (``shard=False`` keeps one device). An operator that shards its
     data (``shard_data=True``, :attr:`LinearOperator.shards_data`) already
     spans the mesh, so its probes are not sharded. The working dtype is
     float64 under x64.
     """
     _check(method, num_matvecs)
+    parallel.resolve_per_device(per_device, num_matvecs)  # ValueError for a bad value
     shard = shard and not operator.shards_data
-    est = _trace_jit(operator, key, num_matvecs, method, probe_chunk, shard)
-    return est._replace(num_matvecs=num_matvecs)
+    return _trace_jit(operator, as_key(key), num_matvecs, method, per_device, shard)
 
 
 def trace(
+    key: jax.Array,
     loss_fn: Callable,
     params: Any,
     batch: Any,
     *,
-    key: jax.Array,
     num_matvecs: int,
     method: str = "hutch++",
-    batch_size: int | None = None,
+    examples_per_chunk: int | None = None,
     params_filter: Callable[[str], bool] | None = None,
-    probe_chunk: int | None = 8,
+    per_device: int | None = 8,
     shard_data: bool = False,
 ) -> Estimate:
     """Estimate the Hessian trace ``tr H = sum_i lambda_i`` of ``loss_fn`` at `params`.
 
     A flatness measure (the sum of curvatures); see :func:`trace_of` for the
     estimators and :func:`~landscape.curvature.hessian_operator` for
-    ``batch_size``, ``params_filter`` (a per-layer trace) and ``shard_data``
+    ``examples_per_chunk``, ``params_filter`` (a per-layer trace) and ``shard_data``
     (examples split over the devices instead of the probes, for any number of
-    examples). Returns ``Estimate(mean, stderr, num_matvecs)``.
+    examples). Returns ``Estimate(mean, stderr, num_samples)``.
 
     Example:
         >>> import jax, jax.numpy as jnp
         >>> loss = lambda p, b: 0.5 * jnp.mean(b @ p["w"] ** 2)
-        >>> est = trace(loss, {"w": jnp.ones(3)}, jnp.ones((4, 3)), key=jax.random.key(0),
+        >>> est = trace(jax.random.key(0), loss, {"w": jnp.ones(3)}, jnp.ones((4, 3)),
         ...             num_matvecs=12)
         >>> round(float(est.mean), 4)
         3.0
@@ -150,8 +137,8 @@ def trace(
         loss_fn,
         params,
         batch,
-        batch_size=batch_size,
+        examples_per_chunk=examples_per_chunk,
         params_filter=params_filter,
         shard_data=shard_data,
     )
-    return trace_of(op, key=key, num_matvecs=num_matvecs, method=method, probe_chunk=probe_chunk)
+    return trace_of(key, op, num_matvecs=num_matvecs, method=method, per_device=per_device)

@@ -20,7 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import parallel
-from landscape.problem import check_params, check_positive_int
+from landscape._util import as_key, check_params, check_positive_int
+from landscape.stats import estimate
 
 NOISE_KINDS = ("multiplicative", "additive", "flip")
 
@@ -94,8 +95,8 @@ def _check(params, sigmas, noise) -> np.ndarray:
     return s
 
 
-def _build(fn, noise, num_samples, chunk):
-    # chunk: None (a compiled scan, one pair at a time per device) or k (k pairs vmapped at once)
+def _build(fn, noise, num_samples, per_device):
+    # per_device: None (a compiled scan, one pair at a time per device) or k (k pairs at once)
     def compute(params, batch, sigmas, key):
         num_sigmas = sigmas.shape[0]
         sample_keys = jax.vmap(lambda m: jax.random.fold_in(key, m))(jnp.arange(num_samples))
@@ -106,25 +107,17 @@ def _build(fn, noise, num_samples, chunk):
             return fn(perturb(k, params, s, noise), batch)
 
         total = num_sigmas * num_samples
-        k = chunk
-        if k is not None:
-            # equal chunks per device, so lax.map compiles no remainder body
-            per_device = -(-total // parallel.device_count())
-            k = min(k, per_device)
-            k = -(-per_device // -(-per_device // k))
-            padded = parallel.device_count() * k * (-(-per_device // k))
+        k = 1
+        if per_device is not None:
+            k, padded = parallel.even_chunks(total, per_device)
             (flat_keys, flat_sigmas), _ = parallel.pad_leading((flat_keys, flat_sigmas), padded)
-        values = parallel.sharded_vmap(one, in_axes=(0, 0, None, None), chunk_size=k)(
+        values = parallel.sharded_vmap(one, in_axes=(0, 0, None, None), per_device=k)(
             flat_keys, flat_sigmas, params, batch
         )
         values = values[:total].reshape(num_sigmas, num_samples)
-        mean = jnp.mean(values, axis=1)
-        if num_samples > 1:
-            stderr = jnp.std(values, axis=1, ddof=1) / jnp.sqrt(num_samples).astype(values.dtype)
-        else:
-            stderr = jnp.full_like(mean, jnp.nan)
+        est = estimate(values, axis=1)
         base = fn(params, batch)
-        return LocalEnergy(sigmas, mean, stderr, mean - base)
+        return LocalEnergy(sigmas, est.mean, est.stderr, est.mean - base)
 
     return jax.jit(compute)
 
@@ -133,15 +126,15 @@ _build_cached = functools.lru_cache(maxsize=32)(_build)
 
 
 def local_energy(
+    key: jax.Array,
     fn: Callable[[Any, Any], jax.Array],
     params: Any,
     batch: Any,
     sigmas: Any,
     *,
-    key: jax.Array,
     num_samples: int,
     noise: str = "multiplicative",
-    chunk_size: int | str | None = "auto",
+    per_device: int | None = None,
 ) -> LocalEnergy:
     """The local energy curve of a minimum: mean of fn(perturbed params) at every sigma.
 
@@ -155,23 +148,24 @@ def local_energy(
 
     Chunking changes only speed and memory, never which perturbations are
     drawn: every choice gives the same values (up to float rounding of
-    batched products). ``"auto"`` follows `parallel.local_chunk`: on CPU a
+    batched products). ``None`` follows `parallel.local_chunk`: on CPU a
     compiled scan over the pairs, one at a time (vmapping per-sample weights
     turns the network's matrix products into batched ones, which XLA:CPU runs
     slower; see ``experiments/bench_replicas.py``), on accelerators each
-    device's whole share vmapped at once. ``None`` always scans; an integer k
-    vmaps k pairs at a time per device (k perturbed networks live at once).
+    device's whole share vmapped at once. ``1`` always scans; an integer k
+    vmaps k pairs at a time per device (k perturbed networks live at once),
+    the pairs padded by `parallel.even_chunks` so every chunk is full.
 
     Args:
+        key: the perturbations' key (typed or legacy), first and positional.
         fn: ``fn(params, batch) -> scalar``, e.g. ``problem.errors`` (training error).
         params: the minimum (any pytree).
         batch: passed to fn as an argument.
         sigmas: noise sizes (S,), >= 0 (and <= 1 for ``"flip"``).
-        key: the perturbations' key.
         num_samples: perturbations per sigma, M.
         noise: "multiplicative", "additive" or "flip".
-        chunk_size: ``"auto"`` (default, see above), ``None`` (a compiled scan, one
-            pair at a time) or k > 0 ((sigma, sample) pairs vmapped at once per device).
+        per_device: ``None`` (default, see above), ``1`` (a compiled scan, one
+            pair at a time) or k > 1 ((sigma, sample) pairs vmapped at once per device).
 
     Returns:
         `LocalEnergy` with fields (S,).
@@ -179,24 +173,19 @@ def local_energy(
     Example:
         >>> import jax, jax.numpy as jnp
         >>> fn = lambda p, b: jnp.sum(p["w"] ** 2)
-        >>> le = local_energy(fn, {"w": jnp.ones(4)}, None, jnp.array([0.0, 0.5]),
-        ...                   key=jax.random.key(0), num_samples=8)
+        >>> le = local_energy(jax.random.key(0), fn, {"w": jnp.ones(4)}, None,
+        ...                   jnp.array([0.0, 0.5]), num_samples=8)
         >>> le.delta.shape, float(le.delta[0])
         ((2,), 0.0)
     """
     num_samples = check_positive_int(num_samples, "num_samples")
-    if isinstance(chunk_size, str):
-        if chunk_size != "auto":
-            raise ValueError(f"chunk_size={chunk_size!r}; expected 'auto', None or a positive int")
-    elif chunk_size is not None:
-        chunk_size = check_positive_int(chunk_size, "chunk_size")
+    key = as_key(key)
     check_params(params)
     s = _check(params, sigmas, noise)
     dtype = jnp.result_type(*jax.tree.leaves(params))
-    if chunk_size == "auto":
-        chunk_size = parallel.local_chunk(s.size * num_samples)
+    per_device = parallel.resolve_per_device(per_device, s.size * num_samples)
     try:
-        compiled = _build_cached(fn, noise, num_samples, chunk_size)
+        compiled = _build_cached(fn, noise, num_samples, per_device)
     except TypeError:  # an unhashable fn (e.g. a bound method of a Problem holding arrays)
-        compiled = _build(fn, noise, num_samples, chunk_size)
+        compiled = _build(fn, noise, num_samples, per_device)
     return compiled(params, batch, jnp.asarray(s, dtype), key)

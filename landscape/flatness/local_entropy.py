@@ -22,7 +22,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from landscape import parallel
-from landscape.problem import check_positive_int
+from landscape._util import as_key, check_positive_int
+from landscape.stats import estimate
 
 MAX_ENUMERATION = 24
 
@@ -179,17 +180,18 @@ def _chain(
 
 
 def local_entropy(
+    key: jax.Array,
     loss_fn: Callable[[Any, Any], jax.Array],
     reference: Any,
     batch: Any,
     gammas: Any,
     *,
-    key: jax.Array,
     beta: float = math.inf,
     num_chains: int = 8,
     num_steps: int = 200,
     burn_in: int = 100,
     step_size: float = 0.5,
+    per_device: int | None = None,
 ) -> LocalEntropy:
     """Replica estimate of the local entropy around ``reference`` (Baldassi et al., PNAS 2016).
 
@@ -209,8 +211,9 @@ def local_entropy(
 
     Each of the ``num_chains`` independent chains starts at the reference and is
     annealed from the largest gamma down, ``burn_in`` then ``num_steps`` steps per
-    gamma. Chains run along a leading ``replica`` axis mapped by
-    `parallel.sharded_vmap`. Every chain yields its own D(gamma), Phi and S;
+    gamma. The independent chains run along a leading ``sample`` axis mapped by
+    `parallel.sharded_vmap` (``per_device`` chains at once per device; None:
+    the backend policy of `parallel.local_chunk`). Every chain yields its own D(gamma), Phi and S;
     the standard errors are those of the mean over independent chains (not of
     correlated samples within a chain).
 
@@ -219,12 +222,13 @@ def local_entropy(
         reference: w_ref, any pytree of N real entries.
         batch: passed to loss_fn.
         gammas: couplings (G,), all > 0; the largest starts the integration.
-        key: the chains' key (chain c uses ``fold_in(key, c)``).
+        key: the chains' key (chain c uses ``fold_in(key, c)``), first and positional.
         beta: inverse temperature, > 0 (inf: hard constraint).
         num_chains: independent chains, >= 2 for standard errors.
         num_steps: measured steps per gamma.
         burn_in: discarded steps per gamma.
         step_size: rho (beta = inf) or the MALA step scale (finite beta).
+        per_device: chains at once per device.
 
     Returns:
         `LocalEntropy`, fields (G,) with gamma ascending.
@@ -254,6 +258,7 @@ def local_entropy(
         )
     dtype = flat_ref.dtype
     gammas_desc = jnp.asarray(g[::-1], dtype)
+    key = as_key(key)
     chain_keys = jax.vmap(lambda c: jax.random.fold_in(key, c))(jnp.arange(num_chains))
 
     def one(k, flat_ref, batch, gammas_desc):
@@ -270,7 +275,7 @@ def local_entropy(
             step_size=step_size,
         )
 
-    run = jax.jit(parallel.sharded_vmap(one, in_axes=(0, None, None, None)))
+    run = jax.jit(parallel.sharded_vmap(one, in_axes=(0, None, None, None), per_device=per_device))
     msd, acc = run(chain_keys, flat_ref, batch, gammas_desc)
     msd = np.asarray(msd, dtype=float)[:, ::-1]  # (chains, G), gamma ascending
     acc = np.asarray(acc, dtype=float)[:, ::-1]
@@ -289,10 +294,8 @@ def local_entropy(
     s = phi + g[None, :] * d
 
     def mean_err(x):
-        m = x.mean(axis=0)
-        if x.shape[0] < 2:
-            return jnp.asarray(m), jnp.full(m.shape, jnp.nan)
-        return jnp.asarray(m), jnp.asarray(x.std(axis=0, ddof=1) / math.sqrt(x.shape[0]))
+        est = estimate(x)
+        return jnp.asarray(est.mean), jnp.asarray(est.stderr)
 
     dm, de = mean_err(d)
     pm, pe = mean_err(phi)

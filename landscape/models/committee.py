@@ -6,8 +6,9 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import erf
 
+from landscape._util import check_positive_int
 from landscape.models.perceptron import sign_straight_through
-from landscape.problem import Model, check_positive_int
+from landscape.problem import Model
 
 _ACTIVATIONS = {"erf": erf, "tanh": jnp.tanh, "sign": lambda h: jnp.where(h > 0, 1.0, -1.0)}
 READOUTS = ("sum", "median")

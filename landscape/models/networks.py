@@ -13,7 +13,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from landscape.problem import Model, check_positive_int
+from landscape._util import check_positive_int
+from landscape.problem import Model
 
 _ACTIVATIONS = {
     "relu": nn.relu,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from landscape.problem import Model, check_positive_int
+from landscape._util import check_positive_int
+from landscape.problem import Model
 
 
 def sign_straight_through(w: jax.Array) -> jax.Array:

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from landscape.paths.curves import check_same_structure
+from landscape._util import check_same_structure
 from landscape.problem import Params
 
 LeafPath = tuple[str, ...]

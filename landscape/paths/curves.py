@@ -21,32 +21,15 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from landscape import algorithms
+from landscape._util import check_positive_int, check_same_structure
 from landscape.algorithms.base import Algorithm
 from landscape.algorithms.gradient import minibatch
-from landscape.problem import Params, check_positive_int
+from landscape.problem import Params
 
 KINDS = ("linear", "geodesic", "bezier", "polychain")
-
-
-def check_same_structure(a: Params, b: Params, names: tuple[str, str] = ("params_a", "params_b")):
-    """Raise ValueError unless two pytrees have the same structure, shapes and dtypes."""
-    sa, sb = jax.tree.structure(a), jax.tree.structure(b)
-    if sa != sb:
-        raise ValueError(
-            f"{names[0]} and {names[1]} have different structures ({sa} vs {sb}); "
-            "expected the parameters of the same model"
-        )
-    for (path, x), y in zip(jax.tree_util.tree_leaves_with_path(a), jax.tree.leaves(b)):
-        if np.shape(x) != np.shape(y):
-            where = jax.tree_util.keystr(path)
-            raise ValueError(
-                f"{names[0]}{where} has shape {np.shape(x)} and {names[1]}{where} has shape "
-                f"{np.shape(y)}; expected equal shapes"
-            )
 
 
 @jax.tree_util.register_pytree_node_class

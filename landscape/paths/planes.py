@@ -23,7 +23,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from landscape import parallel
-from landscape.paths.curves import check_same_structure
+from landscape._util import check_same_structure
 from landscape.paths.evaluate import default_chunk_sizes, map_batch_size
 from landscape.problem import Params
 

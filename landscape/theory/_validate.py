@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable
 
@@ -10,11 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-def is_concrete(value) -> bool:
-    """True when ``value`` holds no JAX tracer (so it can be checked in Python)."""
-    leaves = jax.tree_util.tree_leaves(value)
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+from landscape._util import is_concrete, x64
 
 
 def check_range(
@@ -65,8 +60,7 @@ def float64(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
-        ctx = contextlib.nullcontext() if jax.config.jax_enable_x64 else jax.enable_x64(True)
-        with ctx:
+        with x64():
             return fn(*args, **kwargs)
 
     return wrapped
