@@ -38,6 +38,7 @@ import numpy as np
 from landscape.curvature import density as density_lib
 from landscape.curvature import eigen as eigen_lib
 from landscape.curvature import hessian_operator, trace_of
+from landscape.experiments._bench import record
 
 
 def init_mlp(key, sizes):
@@ -234,6 +235,28 @@ def measure(name, params, batch, args, rows):
         matvec_ratio=int(np.sum(piters)) / int(res.num_matvecs),
         wall_ratio=t_pow / t_eig,
     )
+    sizes = dict(point=name, params=op.dim, examples=int(batch[0].shape[0]), tol=args.tol)
+    record(
+        "bench_curvature",
+        "Hessian-vector product cost (linearised once, reused)",
+        row["hvp_over_grad_reused"],
+        "one gradient",
+        **sizes,
+    )
+    record(
+        "bench_curvature",
+        "top-5 eigenpairs: products of deflated power iteration / thick-restart Lanczos",
+        row["matvec_ratio"],
+        "deflated power iteration (products)",
+        **sizes,
+    )
+    record(
+        "bench_curvature",
+        "top-5 eigenpairs: wall time of deflated power iteration / thick-restart Lanczos",
+        row["wall_ratio"],
+        "deflated power iteration (wall time)",
+        **sizes,
+    )
     print(
         f"[{name}] power matvecs {int(np.sum(piters))} {t_pow:.1f}s conv {pconv.tolist()} "
         f"ratios matvec {row['matvec_ratio']:.1f} wall {row['wall_ratio']:.1f}",
@@ -256,7 +279,7 @@ def measure(name, params, batch, args, rows):
         # --- trace at equal cost
         for method in ("hutchinson", "hutch++"):
             t, est = wall(
-                lambda m=method: trace_of(op, key=key, num_matvecs=args.trace_matvecs, method=m)
+                lambda m=method: trace_of(key, op, num_matvecs=args.trace_matvecs, method=m)
             )
             row[f"trace_{method}"] = [float(est.mean), float(est.stderr), t]
             print(
@@ -268,7 +291,7 @@ def measure(name, params, batch, args, rows):
         static = dict(
             num_steps=args.slq_steps,
             num_probes=args.slq_probes,
-            probe_chunk=1,
+            per_device=1,
             num_grid=1000,
             reorth=True,
             shard=True,

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import Problem, data, losses, models, parallel, paths
+from landscape.experiments._bench import record
 from landscape.problem import num_params
 
 
@@ -76,22 +77,34 @@ def bench(widths, pairs: int, points: int, train, chunks, repeats: int) -> None:
     )
     print(f"  loop of jitted per-point calls: {t_loop:.3f} s ({pairs * points} calls)")
     best = None
-    for chunk_size, sample_chunk in chunks:
-        call = lambda c=chunk_size, sc=sample_chunk: paths.evaluate(
-            fn, path, ts, train, samples=True, chunk_size=c, sample_chunk=sc
+    for per_device, samples_per_device in chunks:
+        call = lambda c=per_device, sc=samples_per_device: paths.evaluate(
+            fn, path, ts, train, samples=True, per_device=c, samples_per_device=sc
         )
         values = np.asarray(call())
         np.testing.assert_allclose(values, reference, rtol=2e-4, atol=1e-5)
         t_one = best_of(call, repeats)
         print(
-            f"  one compiled call, chunk_size={chunk_size}, sample_chunk={sample_chunk}: "
+            f"  one compiled call, per_device={per_device}, "
+            f"samples_per_device={samples_per_device}: "
             f"{t_one:.3f} s, loop / compiled = {t_loop / t_one:.2f}"
         )
         if best is None or t_one < best[0]:
-            best = (t_one, chunk_size, sample_chunk)
+            best = (t_one, per_device, samples_per_device)
     print(
-        f"  best: chunk_size={best[1]}, sample_chunk={best[2]}: "
+        f"  best: per_device={best[1]}, samples_per_device={best[2]}: "
         f"loop / compiled = {t_loop / best[0]:.2f}"
+    )
+    record(
+        "bench_paths",
+        f"path values, MLP {'-'.join(map(str, widths))}, one compiled call (best), speed-up",
+        t_loop / best[0],
+        "Python loop of jitted per-point calls",
+        pairs=pairs,
+        points=points,
+        examples=int(train.y.shape[0]),
+        per_device=best[1],
+        samples_per_device=best[2],
     )
 
 
@@ -109,12 +122,8 @@ def main() -> None:
         "sharded over cores; 0: leave the platform's default (one CPU device)",
     )
     args = parser.parse_args()
-    if args.cpu_devices:
-        # Read when the backend starts (first use), so setting it here is in time.
-        os.environ["XLA_FLAGS"] = (
-            os.environ.get("XLA_FLAGS", "")
-            + f" --xla_force_host_platform_device_count={args.cpu_devices}"
-        ).strip()
+    # Read when the backend starts (first use), so setting it here is in time.
+    parallel.use_cpu_devices(args.cpu_devices)
     train, _ = data.digits()
     print(
         f"devices: {parallel.device_count()} x {jax.devices()[0].platform}, "

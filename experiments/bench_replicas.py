@@ -37,6 +37,7 @@ import optax
 
 from landscape import Problem, algorithms, data, flatness, losses, models, parallel
 from landscape.algorithms.gradient import minibatch
+from landscape.experiments._bench import record
 
 
 def timeit(fn, repeats, budget=None):
@@ -120,13 +121,13 @@ def bench_local_energy(problem, train, params, num_sigmas, num_samples, repeats,
     for chunk in chunks:
         cases[("compiled", chunk)] = lambda chunk=chunk: (
             flatness.local_energy(
+                key,
                 problem.errors,
                 params,
                 train,
                 sigmas,
-                key=key,
                 num_samples=num_samples,
-                chunk_size=chunk,
+                per_device=chunk,
             ).mean
         )
 
@@ -134,7 +135,7 @@ def bench_local_energy(problem, train, params, num_sigmas, num_samples, repeats,
 
     def make_per_sigma(sample_chunk):
         # one sigma's mean over the samples, the samples mapped like the compiled call maps
-        # its pairs: sample_chunk None = a compiled scan, k = k samples vmapped at a time
+        # its pairs: None = a compiled scan, k = k samples vmapped at a time (lax.map)
         @jax.jit
         def per_sigma(w, data, s, key):
             def one(m):
@@ -196,7 +197,7 @@ def main():
     num_sigmas = args.sigmas or num_sigmas
     num_samples = args.samples or num_samples
     repeats = 5 if not args.quick else 2  # local energy: rounds; replicated SGD: 40 x this
-    chunks = ("auto", 4, 16, 64) if not args.quick else ("auto", 4, 16)
+    chunks = (None, 4, 16, 64) if not args.quick else (None, 4, 16)
     train, _ = data.digits()
     problem = Problem(models.mlp([64, hidden, 10]), losses.cross_entropy(1.0))
     params = problem.model.init(jax.random.key(0))
@@ -216,6 +217,15 @@ def main():
         f"[{time.perf_counter() - t0:.0f} s, "
         f"peak {peak_mib():.0f} MiB]"
     )
+    record(
+        "bench_replicas",
+        f"replicated SGD step, R={r} replicas vmapped, speed-up",
+        lp / vm,
+        f"loop of {r} jitted single-replica steps",
+        replicas=r,
+        hidden=hidden,
+        batch_size=batch_size,
+    )
 
     t0 = time.perf_counter()
     compiled, loops, diff, rounds = bench_local_energy(
@@ -231,7 +241,7 @@ def main():
     baseline_name = next(iter(loops))
     baseline = loops[baseline_name]
     for chunk, t in compiled.items():
-        label = f"chunk_size='auto' ({auto_name})" if chunk == "auto" else f"chunk_size={chunk}"
+        label = f"per_device=None ({auto_name})" if chunk is None else f"per_device={chunk}"
         print(
             f"  flatness.local_energy, {label}: {t * 1e3:.1f} ms "
             f"(baseline / this: {baseline / t:.2f})"
@@ -239,9 +249,18 @@ def main():
     for name, t in loops.items():
         print(
             f"  loop of a jitted {name} function: {t * 1e3:.1f} ms "
-            f"(this / local_energy auto: {t / compiled['auto']:.2f})"
+            f"(this / local_energy per_device=None: {t / compiled[None]:.2f})"
         )
     print(f"  baseline = the {baseline_name} loop; ratios > 1 mean local_energy is faster")
+    record(
+        "bench_replicas",
+        "local energy, one compiled call (per_device=None), speed-up",
+        baseline / compiled[None],
+        f"loop of a jitted {baseline_name} function",
+        sigmas=num_sigmas,
+        samples=num_samples,
+        examples=int(train.y.shape[0]),
+    )
     print(f"  max |difference| of the mean curves between all variants: {diff:.2g}")
     print(f"  [{time.perf_counter() - t0:.0f} s]")
     print(f"\npeak memory (maxrss): {peak_mib():.0f} MiB")

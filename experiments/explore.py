@@ -29,9 +29,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import perceptron_scan
 from landscape import algorithms, data, losses, models, plots, runs
-from landscape.problem import Batch, Model, Problem, check_positive_int
+from landscape._util import check_positive_int
+from landscape.experiments import perceptron_scan
+from landscape.problem import Batch, Model, Problem
 
 NAME = "explore"
 DESCRIPTION = "the main job: digits MLP, perceptron vs alpha, and one panel per measurement"
@@ -121,7 +122,7 @@ def train_mlp(config: Config, seed: int, train: Batch, test: Batch):
         state,
         train,
         config.mlp_steps,
-        chunk_size=chunk,
+        steps_per_chunk=chunk,
         callback=record,
     )
     return problem, state.params, np.array(curves)
@@ -191,9 +192,9 @@ def run(config: Config, run_dir: Path) -> None:
 
     ctx = ExploreContext(train, test, problem, model, params, params_b, jax.random.key(config.seed))
     for panel in config.panels:
-        if panel in done or importlib.util.find_spec(f"experiments.{panel}") is None:
+        if panel in done or importlib.util.find_spec(f"landscape.experiments.{panel}") is None:
             continue
-        module = importlib.import_module(f"experiments.{panel}")
+        module = importlib.import_module(f"landscape.experiments.{panel}")
         start = time.perf_counter()
         lines = module.explore_panel(ctx, run_dir)
         row = {"panel": panel, "summary": "\n".join(lines), "seconds": time.perf_counter() - start}

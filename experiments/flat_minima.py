@@ -34,13 +34,10 @@ import numpy as np
 import optax
 
 from landscape import algorithms, data, flatness, losses, models, runs
+from landscape._util import check_positive_int
+from landscape.curvature import top_eigenpairs
 from landscape.models.committee import READOUTS
-from landscape.problem import Batch, Problem, check_positive_int
-
-try:  # written concurrently; the eigenvalue column is left out without it
-    from landscape.curvature import top_eigenpairs
-except ImportError:  # pragma: no cover
-    top_eigenpairs = None
+from landscape.problem import Batch, Problem
 
 NAME = "flat-minima"
 DESCRIPTION = (
@@ -77,7 +74,7 @@ class Config:
     lr: float = 0.1
     batch_size: int = 64
     steps: int = 3000
-    chunk_size: int = 250
+    steps_per_chunk: int = 250
     norm_reduction_rate: float = 1e-4
     replicas: int = 5
     gamma: float = 1e-3
@@ -96,7 +93,7 @@ class Config:
     def __post_init__(self):
         for field in ("seeds", "digits_hidden", "n", "k", "test_examples", "batch_size", "steps"):
             check_positive_int(getattr(self, field), field)
-        for field in ("chunk_size", "replicas", "langevin_steps", "noise_samples"):
+        for field in ("steps_per_chunk", "replicas", "langevin_steps", "noise_samples"):
             check_positive_int(getattr(self, field), field)
         if self.k % 2 == 0:
             raise ValueError(f"k={self.k}; expected an odd number of committee units")
@@ -126,7 +123,7 @@ class Config:
             test_examples=200,
             batch_size=8,
             steps=40,
-            chunk_size=40,
+            steps_per_chunk=40,
             replicas=3,
             langevin_steps=2,
             sigmas=(0.0, 0.3, 1.0),
@@ -218,8 +215,7 @@ def make_algorithm(config: Config, problem: Problem, name: str, p: int, lr: floa
             batch_size=bs,
         )
         minimum = lambda s: s.params
-    solved = lambda s, d: problem.errors(minimum(s), d) == 0
-    return algo._replace(solved=solved), minimum
+    return algo, minimum
 
 
 def measure(config: Config, point: dict, keys: jax.Array):
@@ -238,7 +234,7 @@ def measure(config: Config, point: dict, keys: jax.Array):
         states,
         train,
         config.steps,
-        chunk_size=min(config.chunk_size, config.steps),
+        steps_per_chunk=min(config.steps_per_chunk, config.steps),
         stop_when_solved=True,
         samples=True,
         data_axis=None,
@@ -252,7 +248,7 @@ def measure(config: Config, point: dict, keys: jax.Array):
         "local_energy": [],
         "local_energy_stderr": [],
     }
-    if config.eigenvalue and top_eigenpairs is not None:
+    if config.eigenvalue:
         row["top_eigenvalue"] = []
     for s in range(keys.shape[0]):
         w = jax.tree.map(lambda x, s=s: x[s], params)
@@ -261,17 +257,17 @@ def measure(config: Config, point: dict, keys: jax.Array):
         row["test_error"].append(float(problem.errors(w, test)))
         row["solution"].append(train_error == 0.0)
         le = flatness.local_energy(
+            jax.random.fold_in(keys[s], 2),
             problem.errors,
             w,
             train,
             sigmas,
-            key=jax.random.fold_in(keys[s], 2),
             num_samples=config.noise_samples,
         )
         row["local_energy"].append(np.asarray(le.mean).tolist())
         row["local_energy_stderr"].append(np.asarray(le.stderr).tolist())
         if "top_eigenvalue" in row:
-            eig = top_eigenpairs(problem.loss, w, train, 1, key=jax.random.fold_in(keys[s], 3))
+            eig = top_eigenpairs(jax.random.fold_in(keys[s], 3), problem.loss, w, train, 1)
             row["top_eigenvalue"].append(float(eig.eigenvalues[0]))
         if point["algorithm"] == "replicated":
             state = jax.tree.map(lambda x, s=s: x[s], states)

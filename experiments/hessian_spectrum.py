@@ -23,7 +23,7 @@ import numpy as np
 import optax
 
 from landscape import Problem, algorithms, curvature, data, losses, models, plots, runs
-from landscape.problem import check_positive_int
+from landscape._util import check_positive_int
 
 NAME = "hessian-spectrum"
 DESCRIPTION = "Hessian of a digits MLP along training: top eigenpairs, (per-layer) trace, SLQ"
@@ -87,30 +87,28 @@ def run(config: Config, run_dir: Path) -> list[dict]:
         state = algo.init(key, model.init(jax.random.fold_in(key, 1)))
         if point["step"] > 0:
             state, _ = algorithms.run(
-                algo, jax.random.fold_in(key, 2), state, train, point["step"], chunk_size=500
+                algo, jax.random.fold_in(key, 2), state, train, point["step"], steps_per_chunk=500
             )
         params = state.params
         k_eig, k_trace, k_slq = jax.random.split(keys[0], 3)
-        top = curvature.top_eigenpairs(problem.loss, params, train, config.k, key=k_eig, tol=1e-4)
-        tr = curvature.trace(
-            problem.loss, params, train, key=k_trace, num_matvecs=config.trace_matvecs
-        )
+        top = curvature.top_eigenpairs(k_eig, problem.loss, params, train, config.k, tol=1e-4)
+        tr = curvature.trace(k_trace, problem.loss, params, train, num_matvecs=config.trace_matvecs)
         layer_traces = {}
         for layer in layers:
             est = curvature.trace(
+                k_trace,
                 problem.loss,
                 params,
                 train,
-                key=k_trace,
                 num_matvecs=config.trace_matvecs,
                 params_filter=curvature.path_contains(layer),
             )
             layer_traces[layer] = [float(est.mean), float(est.stderr)]
         dens = curvature.spectral_density(
+            k_slq,
             problem.loss,
             params,
             train,
-            key=k_slq,
             num_steps=config.slq_steps,
             num_probes=config.slq_probes,
         )

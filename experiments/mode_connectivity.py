@@ -38,7 +38,8 @@ import numpy as np
 import optax
 
 from landscape import algorithms, data, losses, models, paths, plots, runs, stats
-from landscape.problem import Problem, check_positive_int
+from landscape._util import check_positive_int
+from landscape.problem import Problem
 
 NAME = "mode-connectivity"
 DESCRIPTION = "linear/aligned/Bezier barriers between minima from different seeds vs alpha"
@@ -58,6 +59,7 @@ class Config:
     k: int = 5
     alphas: tuple[float, ...] = (0.25, 0.5, 1.0, 1.5, 2.0)
     beta: float = 4.0
+    readout: str = "median"  # the committee's training surrogate (models.committee_machine)
     digits: bool = True
     digits_hidden: int = 32
     digits_examples: int = 0  # 0: the whole training split
@@ -120,7 +122,7 @@ def _problem(config: Config, point: dict, key: jax.Array):
     if point["problem"] == "committee":
         n = config.n
         p = data.num_patterns(point["alpha"], n)
-        model = models.committee_machine(n, config.k, tree=False)
+        model = models.committee_machine(n, config.k, tree=False, readout=config.readout)
         keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(config.pairs))
         batches = jax.jit(jax.vmap(lambda k: data.random_patterns(k, n, p)))(keys)
         batch_size = min(config.batch_size, p)
@@ -163,7 +165,7 @@ def find_pairs(config: Config, point: dict, keys: jax.Array):
         states,
         both,
         config.steps,
-        chunk_size=min(config.steps, 500),
+        steps_per_chunk=min(config.steps, 500),
         samples=True,
         data_axis=data_axis,
     )
@@ -190,15 +192,15 @@ def measure_point(config: Config, point: dict, keys: jax.Array):
     spec = paths.permutation_spec(jax.tree.map(lambda x: x[0], a), tree=tree)
     match = paths.weight_matching(a, b, spec, samples=True)
     curve, _ = paths.train_curve(
+        jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys),
         problem.loss,
         a,
         b,
         batches,
-        jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys),
         optimizer=optax.adam(config.bezier_lr),
-        num_steps=config.bezier_steps,
+        max_steps=config.bezier_steps,
         batch_size=batch_size,
-        chunk_size=min(config.bezier_steps, 500),
+        steps_per_chunk=min(config.bezier_steps, 500),
         samples=True,
         data_axis=data_axis,
     )

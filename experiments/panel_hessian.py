@@ -15,7 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from landscape import curvature
+from landscape import curvature, plots
 
 
 def explore_panel(ctx: Any, out_dir: Path) -> list[str]:
@@ -27,8 +27,8 @@ def explore_panel(ctx: Any, out_dir: Path) -> list[str]:
     k_eig, k_slq = jax.random.split(key)
     loss_fn = ctx.problem.loss
     op = curvature.hessian_operator(loss_fn, ctx.params, ctx.train)
-    top = curvature.top_eigenpairs_of(op, 5, key=k_eig, tol=1e-4)
-    dens = curvature.spectral_density_of(op, key=k_slq, num_steps=40, num_probes=4, probe_chunk=2)
+    top = curvature.top_eigenpairs_of(k_eig, op, 5, tol=1e-4)
+    dens = curvature.spectral_density_of(k_slq, op, num_steps=40, num_probes=4, per_device=2)
     lam = np.asarray(top.eigenvalues)
     per_probe = op.dim * np.sum(np.asarray(dens.weights) * np.asarray(dens.nodes), axis=1)
     tr, tr_se = per_probe.mean(), per_probe.std(ddof=1) / np.sqrt(len(per_probe))
@@ -41,9 +41,7 @@ def explore_panel(ctx: Any, out_dir: Path) -> list[str]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_dir / "hessian_spectrum.png", dpi=120)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    plots.pyplot().close(fig)
     return [
         f"Hessian of the MLP at its minimum (D = {op.dim}): top eigenvalues "
         + ", ".join(f"{x:.4g}" for x in lam)

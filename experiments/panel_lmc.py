@@ -59,5 +59,5 @@ def explore_panel(ctx, out_dir: Path) -> list[str]:
         f"unaligned, {float(err_b.height[1]):.3f} after weight matching",
         f"loss barrier (above the line) {float(loss_b.height[0]):.3f} -> "
         f"{float(loss_b.height[1]):.3f}; matching objective {match.objective_before:.1f} -> "
-        f"{match.objective_after:.1f} ({match.num_iterations} passes)",
+        f"{match.objective_after:.1f} ({match.steps} passes)",
     ]

@@ -27,11 +27,11 @@ def explore_panel(ctx, out_dir: Path) -> list[str]:
     curves = {}
     for name, params in (("seed a", ctx.params), ("seed b", ctx.params_b)):
         curves[name] = flatness.local_energy(
+            jax.random.fold_in(ctx.key, 5),
             ctx.problem.errors,
             params,
             ctx.train,
             sigmas,
-            key=jax.random.fold_in(ctx.key, 5),
             num_samples=NUM_SAMPLES,
         )
     plt = plots.pyplot()

@@ -24,7 +24,8 @@ import numpy as np
 import optax
 
 from landscape import algorithms, data, losses, models, plots, runs, stats
-from landscape.problem import Problem, check_positive_int
+from landscape._util import check_positive_int
+from landscape.problem import Problem
 
 NAME = "perceptron-scan"
 DESCRIPTION = "GD on the spherical perceptron vs alpha: training loss, error, fraction solved"
@@ -92,9 +93,12 @@ def train_samples(config: Config, alpha: float, keys: jax.Array):
         states,
         batches,
         config.steps,
-        chunk_size=min(config.steps, 250),
+        steps_per_chunk=min(config.steps, 250),
         samples=True,
-        stop_when_solved=True,
+        # `solved` is zero training error. At kappa <= 0 that implies zero hinge loss
+        # (up to stabilities exactly 0), and further steps at zero loss change nothing;
+        # at kappa > 0 zero loss needs Delta >= kappa, so those runs use the whole budget.
+        stop_when_solved=config.kappa <= 0,
     )
 
     def measure(params, batch):
@@ -133,8 +137,7 @@ def capacity(kappa: float) -> float:
     """Gardner's capacity alpha_c(kappa) from `landscape.theory` (2 at kappa = 0)."""
     from landscape import theory
 
-    value = theory.gardner_capacity(kappa)
-    return float(getattr(value, "value", value))
+    return float(theory.gardner_capacity(kappa))
 
 
 def draw(ax, rows: list[dict], kappa: float) -> None:

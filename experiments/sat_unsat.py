@@ -1,14 +1,15 @@
 """sat-unsat: SAT/UNSAT and algorithmic thresholds across the load alpha = P/N.
 
 - ``model="spherical"``: the exact decision for every margin at once from one
-  certified maximal-stability solve per sample (`landscape.sat.maximal_stability`);
+  certified maximal-stability solve per sample (`landscape.exact.maximal_stability`);
   undecided samples are counted, never guessed.
-- ``model="binary"``: exact enumeration of the 2^n binary weights (n <= 24).
+- ``model="binary"``: exact enumeration of the 2^n binary weights (n <= 24,
+  `landscape.exact.binary_enumeration`).
 - ``model="committee"``: the fraction of samples SGD (and replicated SGD)
-  solves within ``max_iters`` steps, for each number of hidden units k: solved
+  solves within ``max_steps`` steps, for each number of hidden units k: solved
   means the sign-unit vote classifies every pattern correctly; training runs
   on the hinge of the ``readout`` surrogate (default "median": the
-  least-action rule, `landscape.sat.committee_success`).
+  least-action rule, `committee_success`).
 
 Command: ``landscape run sat-unsat`` (spherical, n = 25, 50, 100, 16 alphas x
 64 samples: a few minutes on 2 CPU cores); ``--quick``: seconds;
@@ -16,24 +17,25 @@ Command: ``landscape run sat-unsat`` (spherical, n = 25, 50, 100, 16 alphas x
 Expected figures: p_sat vs alpha on Cover's exact finite-n curve at kappa = 0,
 crossing 1/2 at alpha = 2 for every n; for kappa > 0 the curves for several n
 cross near alpha_c(kappa) (0.5196 at kappa = 1); the median kappa_max on
-the inverse Gardner curve.
+the inverse Gardner curve (`landscape.theory.maximal_margin`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
+import jax
 import numpy as np
 
-from landscape import data, plots, runs, sat
+from landscape import data, exact, plots, runs, stats, theory
+from landscape._util import check_positive_int, x64
 from landscape.models.committee import READOUTS
-from landscape.problem import check_positive_int
 
 NAME = "sat-unsat"
 DESCRIPTION = "Exact SAT/UNSAT (spherical, binary) and algorithmic success (committee) vs alpha"
 MODELS = ("spherical", "binary", "committee")
+ALGORITHMS = ("sgd", "replicated_sgd")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,36 +58,36 @@ class Config:
     kappa: float = 0.0
     samples: int = 64
     seed: int = 0
-    max_iters: int = 20_000
+    max_steps: int = 20_000
     algorithms: tuple[str, ...] = ("sgd", "replicated_sgd")
     learning_rate: float = 5.0
     tree: bool = True
     readout: str = "median"  # committee training surrogate: "median" (least action) or "sum"
     inputs: str = "gaussian"
-    chunk_size: int | None = 1  # samples per vmapped block (bench_scans.py: 1 is fastest)
+    per_device: int | None = 1  # samples vmapped at once (bench_scans.py: 1, a scan, is fastest)
 
     def __post_init__(self):
         if self.model not in MODELS:
             raise ValueError(f"model={self.model!r}; expected one of {MODELS}")
         check_positive_int(self.samples, "samples")
-        check_positive_int(self.max_iters, "max_iters")
+        check_positive_int(self.max_steps, "max_steps")
         if not self.alphas or any(not a > 0 for a in self.alphas):
             raise ValueError(f"alphas={list(self.alphas)}; expected positive loads alpha = P/N")
         if not self.n:
             raise ValueError("n=(); expected at least one size")
         for n in self.n:
             check_positive_int(n, "n")
-        if self.model == "binary" and max(self.n) > sat.MAX_ENUMERATION_N:
+        if self.model == "binary" and max(self.n) > exact.MAX_ENUMERATION_N:
             raise ValueError(
-                f"n={list(self.n)}; exact enumeration needs n <= {sat.MAX_ENUMERATION_N}"
+                f"n={list(self.n)}; exact enumeration needs n <= {exact.MAX_ENUMERATION_N}"
             )
         if self.model == "spherical" and not self.kappa >= 0:
             raise ValueError(f"kappa={self.kappa}; the exact spherical decision needs kappa >= 0")
         if self.readout not in READOUTS:
             raise ValueError(f"readout={self.readout!r}; expected one of {READOUTS}")
         for a in self.algorithms:
-            if a not in sat.ALGORITHMS:
-                raise ValueError(f"algorithms={list(self.algorithms)}; expected {sat.ALGORITHMS}")
+            if a not in ALGORITHMS:
+                raise ValueError(f"algorithms={list(self.algorithms)}; expected {ALGORITHMS}")
 
     @classmethod
     def quick(cls) -> Config:
@@ -96,6 +98,202 @@ class Config:
     def default(cls) -> Config:
         """A few minutes on 2 CPU cores."""
         return cls()
+
+
+# --------------------------------------------------------------------------------------------
+# Rows of one grid point
+# --------------------------------------------------------------------------------------------
+
+
+def spherical_samples(sample_keys: jax.Array, n: int, p: int) -> tuple[jax.Array, jax.Array]:
+    """Gaussian patterns and +-1 labels per sample key, in float64: xi (S, P, N), y (S, P)."""
+    with x64():
+        batches = jax.vmap(lambda k: data.random_patterns(k, n, p))(sample_keys)
+        return batches.x, batches.y
+
+
+def summarize(result: exact.MaximalStability, kappa: float) -> dict:
+    """The row of a spherical point from its certified bounds (see `spherical_point`)."""
+    decision = exact.decide(result, kappa)
+    at_zero = exact.decide(result, 0.0)
+    lower = np.maximum(np.asarray(result.kappa_lower), 0.0)
+    upper = np.asarray(result.kappa_upper)
+    kappa_max = np.where(at_zero.unsat, 0.0, 0.5 * (lower + upper))
+    all_sat0 = bool(np.all(at_zero.sat))
+    p_sat = stats.proportion(decision.sat)
+    return {
+        "p_sat": p_sat.mean,
+        "p_sat_stderr": p_sat.stderr,
+        "undecided": int(np.sum(decision.undecided)),
+        "kappa_max_median": float(np.median(kappa_max)),
+        "kappa_max_mean": float(np.mean(kappa_max)) if all_sat0 else None,
+        "kappa_max_stderr": (
+            stats.mean_stderr(kappa_max)[1] if all_sat0 and kappa_max.size > 1 else None
+        ),
+        "fraction_unsat_at_zero": float(np.mean(at_zero.unsat)),
+        "max_bound_gap": float(np.max(np.where(at_zero.unsat, 0.0, upper - lower))),
+        "mean_iterations": float(np.mean(result.steps)),
+    }
+
+
+def spherical_point(
+    sample_keys: jax.Array,
+    *,
+    n: int,
+    alpha: float,
+    kappa: float,
+    max_steps: int = 20_000,
+    per_device: int | None = 1,
+) -> tuple[dict, exact.MaximalStability]:
+    """Decide ``len(sample_keys)`` spherical samples at load alpha and summarise them.
+
+    Returns ``(row, result)``: row holds ``p``, ``p_sat`` (fraction SAT at
+    kappa among all samples, undecided ones counted as neither) with its
+    standard error, ``undecided`` (a count), ``kappa_max_median`` (median of
+    max(kappa_max, 0) estimated by the midpoint of the certified bounds),
+    ``kappa_max_mean`` / ``kappa_max_stderr`` (None unless every sample is SAT
+    at kappa = 0), ``fraction_unsat_at_zero``, ``max_bound_gap`` and
+    ``mean_iterations`` (projected-gradient steps).
+    """
+    p = data.num_patterns(alpha, n)
+    xi, y = spherical_samples(sample_keys, n, p)
+    result = exact.maximal_stability(
+        xi, y, samples=True, max_steps=max_steps, per_device=per_device
+    )
+    row = summarize(result, kappa)
+    row["p"] = p
+    return row, result
+
+
+def binary_point(
+    sample_keys: jax.Array, *, n: int, alpha: float, kappa: float, inputs: str = "gaussian"
+) -> tuple[dict, exact.Enumeration]:
+    """Enumerate every sample at load alpha; row with ``p``, ``p_sat``, its stderr, entropy."""
+    p = data.num_patterns(alpha, n)
+    batches = jax.vmap(lambda k: data.random_patterns(k, n, p, inputs=inputs))(sample_keys)
+    result = exact.binary_enumeration(batches.x, batches.y, kappa, samples=True, per_device=1)
+    sat = result.num_solutions > 0
+    with np.errstate(divide="ignore"):
+        entropy = np.where(sat, np.log(np.maximum(result.num_solutions, 1)) / n, np.nan)
+    p_sat = stats.proportion(sat)
+    row = {
+        "p": p,
+        "p_sat": p_sat.mean,
+        "p_sat_stderr": p_sat.stderr,
+        "undecided": 0,
+        "kappa_max_median": float(np.median(result.kappa_max)),
+        "entropy_mean": float(np.nanmean(entropy)) if np.any(sat) else None,
+    }
+    return row, result
+
+
+def committee_success(
+    sample_keys: jax.Array,
+    *,
+    n: int,
+    k: int,
+    p: int,
+    tree: bool = True,
+    algorithm: str = "sgd",
+    max_steps: int = 2000,
+    learning_rate: float = 0.5,
+    batch_size: int | None = None,
+    kappa: float = 0.0,
+    num_replicas: int = 3,
+    gamma: float = 0.05,
+    gamma_growth: float = 1.001,
+    steps_per_chunk: int = 100,
+    readout: str = "median",
+    gamma_max: float | None = None,
+) -> np.ndarray:
+    """Whether an algorithm finds a zero-training-error committee machine, per sample (S,) bool.
+
+    Random patterns (P, n) with random labels; the committee machine is the
+    sign-unit one, (1/sqrt(k)) sum_l sign(h_l)
+    (`landscape.models.committee_machine`'s ``classify``), and a sample counts
+    as solved if this vote classifies every pattern correctly
+    (`Problem.errors`) at the end of any chunk of ``steps_per_chunk`` steps
+    within ``max_steps``. Training is gradient-based on the hinge loss at
+    margin kappa of a surrogate output: ``readout="median"`` (default), the
+    median hidden pre-activation, whose sign is the vote's and whose gradient
+    is the least-action rule (Mitchison & Durbin 1989; kappa is then the
+    hidden-unit margin); ``readout="sum"``, the erf output (1/sqrt(k)) sum_l
+    erf(h_l), which gradient descent drives to zero loss without solving the
+    vote (the control). ``"sgd"``: `landscape.algorithms.gradient` with
+    ``optax.sgd``; ``"replicated_sgd"``: `landscape.algorithms.replicated_sgd`
+    with ``num_replicas`` replicas coupled by ``gamma`` growing by
+    ``gamma_growth`` per step up to ``gamma_max`` (default ``1 /
+    learning_rate``, where a step moves a replica onto the centre), judged by
+    its centre; the replicas start from independent random weights
+    (``independent_starts``), so that full-batch replicas do not all follow
+    one trajectory. The run stops once every sample is solved (each
+    algorithm's ``solved``: zero training error of the measured minimum on
+    the full data). The fraction solved vs alpha locates the algorithmic
+    threshold (Baldassi et al., PRE 2022).
+    """
+    import optax
+
+    from landscape import algorithms, losses, models
+    from landscape.problem import Problem
+
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r}; expected one of {ALGORITHMS}")
+    model = models.committee_machine(n, k, tree=tree, readout=readout)
+    # Trained through `apply` (the surrogate), judged by `classify` (the vote).
+    problem = Problem(model, losses.hinge(kappa))
+    optimizer = optax.sgd(learning_rate)
+    if algorithm == "sgd":
+        algo = algorithms.gradient(problem, optimizer, batch_size=batch_size)
+    else:
+        algo = algorithms.replicated_sgd(
+            problem,
+            optimizer,
+            num_replicas,
+            gamma=gamma,
+            gamma_growth=gamma_growth,
+            gamma_max=max(gamma, 1.0 / learning_rate) if gamma_max is None else gamma_max,
+            batch_size=batch_size,
+            shard=False,
+            independent_starts=True,
+        )
+
+    def setup(key):
+        k_data, k_init = jax.random.split(key)
+        batch = data.random_patterns(k_data, n, p)
+        return batch, algo.init(k_init, model.init(k_init))
+
+    batches, states = jax.jit(jax.vmap(setup))(sample_keys)
+
+    def params_of(state):
+        # Replicated states are judged by their centre (the measured minimum).
+        return state.center if hasattr(state, "center") else state.params
+
+    @jax.jit
+    def vote_errors(states, batches):
+        return jax.vmap(lambda s, b: problem.errors(params_of(s), b))(states, batches)
+
+    solved = np.zeros(len(sample_keys), dtype=bool)
+
+    def callback(done, state, info):  # noqa: ARG001
+        solved[:] |= np.asarray(vote_errors(state, batches)) == 0
+
+    algorithms.run(
+        algo,
+        sample_keys,
+        states,
+        batches,
+        max_steps,
+        steps_per_chunk=min(steps_per_chunk, max_steps),
+        callback=callback,
+        stop_when_solved=True,  # every sample solved: nothing left to find
+        samples=True,
+    )
+    return solved
+
+
+# --------------------------------------------------------------------------------------------
+# The scan
+# --------------------------------------------------------------------------------------------
 
 
 def points(config: Config) -> list[dict]:
@@ -117,39 +315,40 @@ def run(config: Config, run_dir: Path) -> list[dict]:
     def measure(point, keys):
         n, alpha = point["n"], point["alpha"]
         if config.model == "spherical":
-            row, res = sat.spherical_point(
+            row, res = spherical_point(
                 keys,
                 n=n,
                 alpha=alpha,
                 kappa=config.kappa,
-                max_iters=config.max_iters,
-                chunk_size=config.chunk_size,
+                max_steps=config.max_steps,
+                per_device=config.per_device,
             )
             arrays = {"kappa_lower": res.kappa_lower, "kappa_upper": res.kappa_upper}
         elif config.model == "binary":
-            row, res = sat.binary_point(
+            row, res = binary_point(
                 keys, n=n, alpha=alpha, kappa=config.kappa, inputs=config.inputs
             )
             arrays = {"num_solutions": res.num_solutions, "kappa_max": res.kappa_max}
         else:
             p = data.num_patterns(alpha, n)
-            solved = sat.committee_success(
+            solved = committee_success(
                 keys,
                 n=n,
                 k=point["k"],
                 p=p,
                 tree=config.tree,
                 algorithm=point["algorithm"],
-                max_iters=config.max_iters,
+                max_steps=config.max_steps,
                 learning_rate=config.learning_rate,
                 kappa=config.kappa,
                 readout=config.readout,
             )
+            p_sat = stats.proportion(solved)
             row = {
                 "p": p,
                 "readout": config.readout,
-                "p_sat": float(np.mean(solved)),
-                "p_sat_stderr": sat.bernoulli_stderr(solved),
+                "p_sat": p_sat.mean,
+                "p_sat_stderr": p_sat.stderr,
                 "undecided": 0,
             }
             arrays = {"solved": solved}
@@ -158,44 +357,23 @@ def run(config: Config, run_dir: Path) -> list[dict]:
     return runs.scan(run_dir, points(config), measure, seed=config.seed, samples=config.samples)
 
 
-def _cover(n: int, p: int) -> float:
-    try:
-        from landscape.theory import cover_probability
-
-        return float(cover_probability(n, p))
-    except ImportError:  # pragma: no cover - the theory module is optional here
-        if p <= n:
-            return 1.0
-        return sum(math.comb(p - 1, k) for k in range(n)) / 2 ** (p - 1)
+# --------------------------------------------------------------------------------------------
+# Figure (theory lines from landscape.theory)
+# --------------------------------------------------------------------------------------------
 
 
 def _capacity(model: str, kappa: float) -> float | None:
-    from landscape import jamming
-
+    """The RS capacity line: Gardner's (spherical) or Krauth & Mezard's (binary)."""
     if model == "spherical":
-        return jamming.gardner_capacity(kappa)
-    if model == "binary":
-        if kappa == 0:
-            return 0.833  # Krauth & Mezard (1989), 0.8331
-        try:
-            from landscape import theory
-
-            cap = theory.binary_capacity(kappa)
-            return float(getattr(cap, "value", cap))
-        except (ImportError, ValueError, TypeError):
-            return 0.833 if kappa == 0 else None
+        return float(theory.gardner_capacity(kappa))
+    if model == "binary" and -10.0 <= kappa <= 3.0:
+        return float(theory.binary_capacity(kappa).value)
     return None
 
 
 def _inverse_gardner(alphas: np.ndarray) -> np.ndarray:
-    from scipy.optimize import brentq
-
-    from landscape import jamming
-
-    def root(alpha):
-        return brentq(lambda k: jamming.gardner_capacity(k) - alpha, 0.0, 50.0)
-
-    return np.array([root(a) for a in alphas])
+    """kappa_max(alpha), the inverse of Gardner's capacity curve (`theory.maximal_margin`)."""
+    return np.array([float(theory.maximal_margin(float(a)).value) for a in alphas])
 
 
 def plot(run_dir: Path) -> list[Path]:
@@ -226,7 +404,8 @@ def plot(run_dir: Path) -> list[Path]:
         if spherical and kappa == 0:
             n = rs[0]["n"]
             fine = np.linspace(min(r["alpha"] for r in rs), max(r["alpha"] for r in rs), 200)
-            ax.plot(fine, [_cover(n, round(a * n)) for a in fine], color=color, lw=0.8, ls=":")
+            cover = [theory.cover_probability(n, round(a * n)) for a in fine]
+            ax.plot(fine, cover, color=color, lw=0.8, ls=":")
     cap = _capacity(model, kappa)
     if cap is not None:
         ax.axvline(cap, color="k", ls="--", lw=1, label=rf"$\alpha_c({kappa:g})$={cap:.4g}")

@@ -4,7 +4,9 @@ Layers (data flows one way): a problem (`models`, `losses`, `data`, bundled by
 `problem.Problem`) -> an algorithm finds parameters (`algorithms`) ->
 measurements of those parameters (`curvature`, `flatness`, `paths`,
 `jamming`) -> run directories (`runs`) and figures (`plots`); `theory` gives
-the replica predictions drawn beside the numbers. `parallel` alone knows about
+the replica predictions drawn beside the numbers, and `exact` the exact answers
+(certified SAT/UNSAT, enumeration, minima to machine precision) the tests and
+the stochastic algorithms are judged against. `parallel` alone knows about
 devices.
 
 Importing this package imports neither matplotlib nor scikit-learn.
@@ -14,13 +16,13 @@ from landscape import (
     algorithms,
     curvature,
     data,
+    exact,
     flatness,
     jamming,
     losses,
     models,
     parallel,
     paths,
-    sat,
     theory,
 )
 from landscape.problem import Batch, Model, Problem
@@ -34,12 +36,12 @@ __all__ = [
     "algorithms",
     "curvature",
     "data",
+    "exact",
     "flatness",
     "jamming",
     "losses",
     "models",
     "parallel",
     "paths",
-    "sat",
     "theory",
 ]

@@ -71,7 +71,7 @@ def backend() -> str:
     return jax.default_backend()
 
 
-def local_chunk(size: int) -> int | None:
+def local_chunk(size: int, num_devices: int | None = None) -> int | None:
     """The backend policy for ``per_device=None``: elements of an axis of ``size`` vmapped at once.
 
     On CPU, None (one element after another in a compiled scan): with one XLA
@@ -81,21 +81,25 @@ def local_chunk(size: int) -> int | None:
     products of a vmap over per-element weights do not (the same held for
     path points, ``experiments/bench_paths.py``, and local-energy pairs,
     ``experiments/bench_replicas.py``). On accelerators, each device's whole
-    share at once.
+    share at once: ``ceil(size / num_devices)``, ``num_devices`` defaulting to
+    all devices (1 for an axis that is not split over devices).
     """
     if jax.default_backend() == "cpu":
         return None
-    return max(1, -(-size // jax.device_count()))
+    num_devices = jax.device_count() if num_devices is None else num_devices
+    return max(1, -(-size // num_devices))
 
 
-def resolve_per_device(per_device: int | None, size: int) -> int | None:
+def resolve_per_device(
+    per_device: int | None, size: int, num_devices: int | None = None
+) -> int | None:
     """The ``lax.map`` batch size for ``per_device`` over an axis of ``size`` elements.
 
     None -> :func:`local_chunk` (the backend policy); 1 -> None (a plain scan,
     no vmap of one); k -> k. ValueError for anything else.
     """
     if per_device is None:
-        return local_chunk(size)
+        return local_chunk(size, num_devices)
     if isinstance(per_device, bool) or not isinstance(per_device, int) or per_device < 1:
         raise ValueError(f"per_device={per_device!r}; expected a positive integer or None")
     return None if per_device == 1 else per_device
@@ -166,6 +170,16 @@ def _leading_size(args: Sequence[Any], in_axes: Sequence[int | None]) -> int:
     return sizes.pop()
 
 
+def _axes_and_size(in_axes: Any, args: Sequence[Any]) -> tuple[tuple[int | None, ...], int]:
+    """``in_axes`` as one entry (0 or None) per argument, and the mapped leading size."""
+    axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
+    if len(axes) != len(args):
+        raise ValueError(f"in_axes has {len(axes)} entries for {len(args)} arguments")
+    if any(ax not in (0, None) for ax in axes):
+        raise ValueError(f"in_axes={axes}; expected 0 or None per argument")
+    return axes, _leading_size(args, axes)
+
+
 def _assemble(axes: Sequence[int | None], mapped: Sequence[Any], broadcast: Sequence[Any]) -> list:
     """Interleave mapped and broadcast arguments back into call order."""
     mapped_it, broadcast_it = iter(mapped), iter(broadcast)
@@ -205,14 +219,10 @@ def sharded_vmap(
     resolve_per_device(per_device, 1)  # ValueError now for a bad value
 
     def wrapped(*args):
-        axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
-        if len(axes) != len(args):
-            raise ValueError(f"in_axes has {len(axes)} entries for {len(args)} arguments")
-        if any(ax not in (0, None) for ax in axes):
-            raise ValueError(f"in_axes={axes}; expected 0 or None per argument")
-        size = _leading_size(args, axes)
+        axes, size = _axes_and_size(in_axes, args)
         mapped_idx = [i for i, ax in enumerate(axes) if ax == 0]
-        batch_size = resolve_per_device(per_device, size)
+        ndev = jax.device_count()
+        batch_size = resolve_per_device(per_device, size, ndev if shard else 1)
 
         def local(*margs_and_bargs):
             margs = margs_and_bargs[: len(mapped_idx)]
@@ -225,7 +235,6 @@ def sharded_vmap(
 
         mapped = [args[i] for i in mapped_idx]
         broadcast = [a for a, ax in zip(args, axes, strict=True) if ax is None]
-        ndev = jax.device_count()
         if not shard or ndev == 1:
             return local(*mapped, *broadcast)
         mapped, _ = pad_leading(tuple(mapped), ndev)
@@ -288,12 +297,7 @@ def replica_map(
     """
 
     def wrapped(*args):
-        axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * len(args)
-        if len(axes) != len(args):
-            raise ValueError(f"in_axes has {len(axes)} entries for {len(args)} arguments")
-        if any(ax not in (0, None) for ax in axes):
-            raise ValueError(f"in_axes={axes}; expected 0 or None per argument")
-        size = _leading_size(args, axes)
+        axes, size = _axes_and_size(in_axes, args)
         ndev = jax.device_count()
         sharded = shard and ndev > 1
         names = (REPLICA_AXIS, AXIS) if sharded else (REPLICA_AXIS,)

@@ -1,23 +1,33 @@
-"""Figures for run directories. matplotlib is imported only when a figure is drawn.
+"""Figure helpers. matplotlib is imported only when a figure is drawn.
 
-`landscape plot RUN_DIR` reads the run's ``config.json``, finds its experiment
-and calls that experiment's ``plot(run_dir)``.
+This module alone imports matplotlib and decides its backend: every figure in
+the library and the experiments gets pyplot from :func:`pyplot`, which says
+which extra to install when matplotlib is missing. (``landscape plot RUN_DIR``
+is the command line's: it finds the run's experiment and calls its ``plot``.)
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 
 def pyplot() -> Any:
-    """matplotlib.pyplot on the non-interactive Agg backend, with a clear error if missing."""
+    """matplotlib.pyplot, with a clear error naming the ``plot`` extra if matplotlib is missing.
+
+    The backend is the non-interactive Agg (figures are written to files,
+    no display needed) unless the user already chose one: ``MPLBACKEND`` is
+    set (as Jupyter does) or pyplot is already imported, in which case it is
+    left alone (switching would close the user's open figures).
+    """
     try:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("figures need matplotlib: pip install 'landscape[plot]'") from exc
-    matplotlib.use("Agg", force=True)
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
@@ -42,12 +52,3 @@ def errorbar(ax: Any, x, mean, stderr, **kwargs) -> None:
         return
     a, m, s = (np.array(v, dtype=float) for v in zip(*pts, strict=True))
     ax.errorbar(a, m, yerr=np.nan_to_num(s), capsize=3, marker="o", ms=4, **kwargs)
-
-
-def plot_run(run_dir: str | os.PathLike) -> list[Path]:
-    """Draw the figures of a run directory with its experiment's ``plot``."""
-    from landscape import experiments_registry, runs
-
-    record = runs.read_config(run_dir)
-    module = experiments_registry.get(record.get("experiment", ""))
-    return list(module.plot(Path(run_dir)))

@@ -8,7 +8,10 @@ A run directory holds:
   (on reading, a torn last line left by a killed process is dropped);
 - ``point0000.npz`` ...: arrays of each point (final parameters of every
   sample, keyed by pytree path), written atomically before the point's row;
-- figures (``.png``) and a text summary.
+- ``events.jsonl``: one line per start or resume of the run (time, process
+  id, the number of rows already there; `scan` adds the points still to do),
+  so a report can say which points a resume computed;
+- figures (``.png``), a text summary and ``report.html`` (`landscape.report`).
 
 Keys derive from the seed and indices only, point key = fold_in(key(seed), i),
 sample key = fold_in(point key, s), so a scan resumed after being killed at any
@@ -35,6 +38,7 @@ import numpy as np
 
 CONFIG = "config.json"
 RESULTS = "results.jsonl"
+EVENTS = "events.jsonl"
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -75,7 +79,7 @@ def _jsonable(value: Any) -> Any:
 def versions() -> dict[str, str]:
     """Versions of Python and the packages a result depends on."""
     out = {"python": platform.python_version()}
-    for name in ("landscape", "jax", "jaxlib", "optax", "flax", "chex", "numpy", "scipy"):
+    for name in ("landscape", "jax", "jaxlib", "optax", "flax", "numpy", "scipy"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -121,9 +125,14 @@ def read_config(run_dir: str | os.PathLike) -> dict:
     if not (path / CONFIG).is_file():
         raise ValueError(f"run_dir={str(path)!r} has no {CONFIG}; expected a run directory")
     try:
-        return json.loads((path / CONFIG).read_text())
+        record = json.loads((path / CONFIG).read_text())
     except json.JSONDecodeError as exc:
         raise ValueError(f"run_dir={str(path)!r}: unreadable {CONFIG}: {exc}") from exc
+    if not isinstance(record, dict):
+        raise ValueError(
+            f"run_dir={str(path)!r}: {CONFIG} is not a run record; expected a JSON object"
+        )
+    return record
 
 
 def append_row(run_dir: str | os.PathLike, row: dict) -> None:
@@ -147,6 +156,44 @@ def read_rows(run_dir: str | os.PathLike) -> list[dict]:
         except json.JSONDecodeError:
             break
     return rows
+
+
+def record_event(run_dir: str | os.PathLike, event: str, **fields: Any) -> dict:
+    """Append one line to ``events.jsonl``: the event, the time, the process and the rows so far.
+
+    ``event`` is ``"start"`` or ``"resume"`` (written by the ``landscape``
+    command) or ``"scan"`` (written by `scan` when it has points to do).
+    ``rows`` is the number of complete rows already in ``results.jsonl``, so
+    row ``j`` of the file was written in the session of the last event with
+    ``rows <= j``. Nothing here touches ``results.jsonl``.
+    """
+    record = {
+        "event": event,
+        "time": datetime.datetime.now().isoformat(timespec="seconds"),
+        "pid": os.getpid(),
+        "rows": len(read_rows(run_dir)),
+        **fields,
+    }
+    line = json.dumps(_jsonable(record), allow_nan=False) + "\n"
+    with open(Path(run_dir) / EVENTS, "a") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+    return record
+
+
+def read_events(run_dir: str | os.PathLike) -> list[dict]:
+    """All complete lines of ``events.jsonl`` (none for a run from before events were kept)."""
+    path = Path(run_dir) / EVENTS
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return events
 
 
 def _repair(run_dir: Path) -> list[dict]:
@@ -213,6 +260,10 @@ def sample_keys(key: jax.Array, samples: int) -> jax.Array:
     return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(samples))
 
 
+def _print_flushed(line: str) -> None:
+    print(line, flush=True)
+
+
 def scan(
     run_dir: str | os.PathLike,
     points: Sequence[dict],
@@ -220,7 +271,7 @@ def scan(
     *,
     seed: int,
     samples: int,
-    log: Callable[[str], None] | None = print,
+    log: Callable[[str], None] | None = _print_flushed,
 ) -> list[dict]:
     """Run ``measure`` on every grid point not yet finished, appending each as it ends.
 
@@ -230,7 +281,12 @@ def scan(
     JSON-able dict of measurements, arrays a pytree saved as
     ``point{i:04d}.npz`` (or None). Rows gain ``point_index``, the point's
     coordinates and ``seconds``. Points already in ``results.jsonl`` are
-    skipped, so a killed scan resumes where it stopped.
+    skipped, so a killed scan resumes where it stopped; each call with points
+    to do records a ``"scan"`` event (`record_event`) naming them.
+
+    ``log`` receives one progress line per finished point: points done of
+    all, elapsed time, the time left estimated from the mean seconds per point
+    of this call, then the row (default: printed to stdout, flushed; None: silent).
 
     Returns:
         All rows, in point order.
@@ -240,6 +296,11 @@ def scan(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     done = {r["point_index"]: r for r in _repair(run_dir) if "point_index" in r}
+    todo = [i for i in range(len(points)) if i not in done]
+    if todo:
+        coordinates = list(dict.fromkeys(k for p in points for k in p))
+        record_event(run_dir, "scan", points=len(points), todo=todo, coordinates=coordinates)
+    began, finished = time.perf_counter(), 0
     for i, point in enumerate(points):
         if i in done:
             continue
@@ -250,10 +311,55 @@ def scan(
         full = {"point_index": i, **point, **row, "seconds": time.perf_counter() - start}
         append_row(run_dir, full)
         done[i] = _jsonable(full)
+        finished += 1
         if log is not None:
-            shown = ", ".join(f"{k}={_short(v)}" for k, v in full.items() if k != "point_index")
-            log(f"[{i + 1}/{len(points)}] {shown}")
+            log(_progress_line(full, finished, len(todo), len(points), began))
     return [done[i] for i in sorted(done)]
+
+
+def _progress_line(row: dict, finished: int, todo: int, total: int, began: float) -> str:
+    """``[3/9, 12 s, ~24 s left] alpha=1.25, loss_mean=0.01, ...`` for a finished point.
+
+    ``finished`` of the ``todo`` points of this call are done (the other
+    ``total - todo`` were already on disk); the time left is the mean wall
+    time per point of this call times the points left.
+    """
+    elapsed = time.perf_counter() - began
+    left = todo - finished
+    eta = f", ~{duration(elapsed / finished * left)} left" if left else ", done"
+    return f"[{total - left}/{total}, {duration(elapsed)}{eta}] {_brief(row)}"
+
+
+def _brief(row: dict) -> str:
+    """``alpha=0.5, loss_mean=0.1±0.02, ...``: a row with each ``x_stderr`` folded into ``x``."""
+    parts = []
+    for key, value in row.items():
+        if key == "point_index":
+            continue
+        if key.endswith("_stderr"):
+            base = key[: -len("_stderr")]
+            if base in row or f"{base}_mean" in row:
+                continue
+        text = f"{key}={_short(value)}"
+        for base in (key, key[: -len("_mean")] if key.endswith("_mean") else None):
+            if base is not None and f"{base}_stderr" in row:
+                text += f"±{_short(row[f'{base}_stderr'])}"
+                break
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def duration(seconds: float) -> str:
+    """A wall time for people: ``0.42 s``, ``12 s``, ``3 min 05 s``, ``2 h 10 min``."""
+    if seconds < 10:
+        return f"{seconds:.2g} s" if seconds < 1 else f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def _short(value: Any) -> str:

@@ -41,7 +41,7 @@ def test_chunked_driver_equals_unchunked_loop(setup):
     ref_state, ref_infos = _loop(algo, key, state, batch, T)
     results = {}
     for chunk in (3, T):  # 3 does not divide T: the last chunk is padded with no-op steps
-        final, infos = algorithms.run(algo, key, state, batch, T, chunk_size=chunk)
+        final, infos = algorithms.run(algo, key, state, batch, T, steps_per_chunk=chunk)
         assert infos.loss.shape == (T,)
         assert infos.errors.shape == (T,)
         np.testing.assert_allclose(final.params["w"], ref_state.params["w"], rtol=1e-5, atol=1e-6)
@@ -55,12 +55,12 @@ def test_chunked_driver_equals_unchunked_loop(setup):
 
 def test_sample_axis_equals_loop_over_samples(setup):
     _, algo, keys, batches, states = setup
-    final, infos = algorithms.run(algo, keys, states, batches, T, chunk_size=3, samples=True)
+    final, infos = algorithms.run(algo, keys, states, batches, T, steps_per_chunk=3, samples=True)
     assert final.params["w"].shape == (S, N)
     assert infos.loss.shape == (S, T)
     for s in range(S):
         ref, ref_infos = algorithms.run(
-            algo, keys[s], _take(states, s), _take(batches, s), T, chunk_size=3
+            algo, keys[s], _take(states, s), _take(batches, s), T, steps_per_chunk=3
         )
         np.testing.assert_allclose(final.params["w"][s], ref.params["w"], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(infos.loss[s], ref_infos.loss, rtol=1e-5, atol=1e-6)
@@ -70,7 +70,7 @@ def test_sample_axis_with_shared_data(setup):
     _, algo, keys, batches, states = setup
     shared = _take(batches, 0)
     final, infos = algorithms.run(
-        algo, keys, states, shared, 4, chunk_size=4, samples=True, data_axis=None, sample_chunk=2
+        algo, keys, states, shared, 4, steps_per_chunk=4, samples=True, data_axis=None, per_device=2
     )
     for s in (0, S - 1):
         ref, _ = _loop(algo, keys[s], _take(states, s), shared, 4)
@@ -90,7 +90,7 @@ def test_callback_and_stop_when_solved():
         state,
         batch,
         400,
-        chunk_size=5,
+        steps_per_chunk=5,
         callback=lambda done, st, info: seen.append((done, info.loss.shape)),
         stop_when_solved=True,
     )
@@ -102,10 +102,12 @@ def test_callback_and_stop_when_solved():
     assert float(jnp.max(problem.per_example_loss(final.params, batch))) == 0.0
     # one chunk earlier it was not yet solved
     if steps > 5:
-        earlier, _ = algorithms.run(algo, jax.random.key(5), state, batch, steps - 5, chunk_size=5)
+        earlier, _ = algorithms.run(
+            algo, jax.random.key(5), state, batch, steps - 5, steps_per_chunk=5
+        )
         assert not bool(algo.solved(earlier, batch))
     # without stopping, all steps run
-    _, all_infos = algorithms.run(algo, jax.random.key(5), state, batch, 400, chunk_size=5)
+    _, all_infos = algorithms.run(algo, jax.random.key(5), state, batch, 400, steps_per_chunk=5)
     assert all_infos.loss.shape == (400,)
 
 
@@ -117,7 +119,7 @@ def test_stop_when_solved_waits_for_every_sample():
     batches = jax.vmap(lambda k: data.random_patterns(k, n, p))(keys)
     states = jax.vmap(lambda k: algo.init(k, problem.model.init(k)))(keys)
     final, infos = algorithms.run(
-        algo, keys, states, batches, 400, chunk_size=5, samples=True, stop_when_solved=True
+        algo, keys, states, batches, 400, steps_per_chunk=5, samples=True, stop_when_solved=True
     )
     assert infos.loss.shape[1] < 400
     assert all(bool(algo.solved(_take(final, s), _take(batches, s))) for s in range(3))
@@ -153,7 +155,7 @@ def test_bad_algorithm_arguments(setup):
     with pytest.raises(ValueError, match="rate=-1"):
         algorithms.norm_reduction(-1.0)
     state, batch = _take(states, 0), _take(batches, 0)
-    with pytest.raises(ValueError, match="num_steps=0"):
+    with pytest.raises(ValueError, match="max_steps=0"):
         algorithms.run(algo, keys[0], state, batch, 0)
-    with pytest.raises(ValueError, match="chunk_size=0"):
-        algorithms.run(algo, keys[0], state, batch, 3, chunk_size=0)
+    with pytest.raises(ValueError, match="steps_per_chunk=0"):
+        algorithms.run(algo, keys[0], state, batch, 3, steps_per_chunk=0)

@@ -1,13 +1,19 @@
-"""The `landscape` command: list, run with --set, and one-line errors with status 2."""
+"""The `landscape` command: list, run with --set, and one-line errors with status 2.
+
+Also where the studies are found and how they are packaged: only the command
+line imports ``landscape.experiments``, and the wheel ships nothing but ``landscape*``.
+"""
 
 import dataclasses
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 
-from experiments import perceptron_scan
-from landscape import cli, experiments_registry, runs
+from landscape import cli, runs
+from landscape.experiments import perceptron_scan
 
 
 def test_list(capsys):
@@ -21,10 +27,10 @@ def test_list(capsys):
 
 def test_set_converts_types():
     base = perceptron_scan.Config.quick()
-    assignments = experiments_registry.parse_assignments(
+    assignments = cli.parse_assignments(
         ["alphas=[0.5,1]", "n=10", "lr=1", "loss=quadratic_hinge", "kappa=0.25"]
     )
-    config = experiments_registry.config_from(perceptron_scan.Config, base, assignments)
+    config = cli.config_from(perceptron_scan.Config, base, assignments)
     assert config.alphas == (0.5, 1.0)
     assert all(isinstance(a, float) for a in config.alphas)
     assert config.n == 10
@@ -35,6 +41,54 @@ def test_set_converts_types():
     assert config == dataclasses.replace(
         base, alphas=(0.5, 1.0), n=10, lr=1.0, loss="quadratic_hinge", kappa=0.25
     )
+
+
+def test_a_scalar_for_a_list_field_is_a_one_element_list():
+    quick = perceptron_scan.Config.quick()
+    config = cli.config_from(perceptron_scan.Config, quick, {"alphas": "2"})
+    assert config.alphas == (2.0,)
+    assert isinstance(config.alphas[0], float)
+    assert cli.config_from(perceptron_scan.Config, quick, {"alphas": 0.5}).alphas == (0.5,)
+    from landscape.experiments import explore
+
+    config = cli.config_from(explore.Config, explore.Config.quick(), {"panels": "panel_lmc"})
+    assert config.panels == ("panel_lmc",)
+    config = cli.config_from(explore.Config, explore.Config.quick(), {"widths": "[64,10]"})
+    assert config.widths == (64, 10)
+
+
+def test_run_prints_directory_progress_summary_and_report(tmp_path, capsys, monkeypatch):
+    def fake_run(config, run_dir):
+        def measure(point, keys):  # noqa: ARG001
+            return {"error_mean": point["alpha"] / 10, "error_stderr": 0.01, "n": config.n}, None
+
+        points = [{"alpha": a} for a in config.alphas]
+        return runs.scan(run_dir, points, measure, seed=config.seed, samples=1)
+
+    monkeypatch.setattr(perceptron_scan, "run", fake_run)
+    monkeypatch.setattr(perceptron_scan, "plot", lambda run_dir: [])
+    out = tmp_path / "run"
+    argv = ["run", "perceptron-scan", "--set", "alphas=[0.5,1,2]", "--out", str(out)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"run directory: {out}"
+    progress = [line for line in lines if line.startswith("[")]
+    assert [p.split(",")[0] for p in progress] == ["[1/3", "[2/3", "[3/3"]
+    assert "left]" in progress[0]
+    assert "done]" in progress[2]
+    assert "error_mean=0.05±0.01" in progress[0]
+    assert lines[-4].startswith(f"rows: 3 in {out / runs.RESULTS}")
+    assert lines[-3].startswith("  first: [0] alpha=0.5, error_mean=0.05 ± 0.01")
+    assert ", n=" not in lines[-3]  # the same in every row: left out
+    assert lines[-2].startswith("  last:  [2] alpha=2, error_mean=0.2 ± 0.01")
+    assert lines[-1] == f"report: {out / 'report.html'}"
+    assert (out / "report.html").exists()
+    # a resumed run that has nothing left to do says so in the same shape
+    assert cli.main(["run", "perceptron-scan", "--resume", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"run directory: {out}"
+    assert not [line for line in lines if line.startswith("[")]
+    assert lines[-1] == f"report: {out / 'report.html'}"
 
 
 def test_run_with_set_writes_typed_config(tmp_path, capsys, monkeypatch):
@@ -77,7 +131,8 @@ def _bad_inputs(tmp_path):
         (["run", "perceptron-scan", "--set", "nope=1"], "nope"),
         (["run", "perceptron-scan", "--set", "n=abc"], "n="),
         (["run", "perceptron-scan", "--set", "n=1.5"], "n=1.5"),
-        (["run", "perceptron-scan", "--set", "alphas=0.5"], "alphas"),
+        (["run", "perceptron-scan", "--set", "alphas=abc"], 'alphas="abc"'),
+        (["run", "perceptron-scan", "--set", "alphas=[0.5,true]"], "alphas=true"),
         (["run", "perceptron-scan", "--set", "alphas=[-1]"], "alphas=[-1"),
         (["run", "perceptron-scan", "--set", "samples=0"], "samples=0"),
         (["run", "perceptron-scan", "--set", "loss=l1"], "loss='l1'"),
@@ -119,7 +174,63 @@ def test_bad_input_exit_status_of_the_real_command(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("argv", [["run"], ["plot"]])
+@pytest.mark.parametrize("argv", [["run"], ["plot"], ["report"]])
 def test_missing_arguments(argv, capsys):
     assert cli.main(argv) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_experiment_is_listed_and_importable_under_landscape():
+    found = cli.all_experiments()
+    names = {m.stem for m in (ROOT / "experiments").glob("*.py")}
+    studies = {n for n in names if not n.startswith(("bench_", "panel_", "_"))}
+    assert {m.__name__ for m in found.values()} == {f"landscape.experiments.{n}" for n in studies}
+    assert cli.experiment("perceptron-scan") is perceptron_scan
+
+
+def test_the_library_does_not_import_the_studies():
+    code = (
+        "import sys\n"
+        "import landscape, landscape.plots, landscape.runs, landscape.curvature.plots\n"
+        "import landscape.paths.plots, landscape.cli\n"
+        "bad = sorted(m for m in sys.modules if 'experiments' in m)\n"
+        "print(repr(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_pyproject_packages_name_every_package_folder():
+    # the explicit list in pyproject.toml (needed for the landscape.experiments mapping)
+    # must not fall behind the tree, or a wheel would silently lack a subpackage
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"] == {"landscape.experiments": "experiments"}
+    folders = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "landscape").rglob("__init__.py")
+    }
+    assert set(setuptools["packages"]) == folders | {"landscape.experiments"}
+    assert all(name.startswith("landscape") for name in setuptools["packages"])
+
+
+def test_missing_plot_extra_is_one_line(tmp_path, capsys, monkeypatch):
+    def no_matplotlib(run_dir):
+        raise ImportError("figures need matplotlib: pip install 'landscape[plot]'")
+
+    monkeypatch.setattr(perceptron_scan, "run", lambda config, run_dir: None)
+    monkeypatch.setattr(perceptron_scan, "plot", no_matplotlib)
+    out = tmp_path / "run"
+    # the run itself succeeded: its figures are skipped with a note
+    assert cli.main(["run", "perceptron-scan", "--quick", "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("no figures: figures need matplotlib: pip install 'landscape[plot]'")
+    assert err[0].endswith(f"then: landscape plot {out}")
+    assert cli.main(["plot", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: figures need matplotlib: pip install 'landscape[plot]'"]

@@ -175,7 +175,7 @@ def test_hvp_and_operator_match_dense_hessian():
     np.testing.assert_allclose(op.matvec(v), ref, atol=1e-5 * scale)
     np.testing.assert_allclose(jax.jit(lambda o, u: o.prepare()(u))(op, v), ref, atol=1e-5 * scale)
     # Chunked data (40 examples in chunks of 16: two full chunks and a remainder) equals unchunked.
-    chunked = C.hessian_operator(mlp_loss, params, batch, batch_size=16)
+    chunked = C.hessian_operator(mlp_loss, params, batch, examples_per_chunk=16)
     np.testing.assert_allclose(
         jax.jit(lambda o, u: o.matvec(u))(chunked, v), ref, atol=1e-5 * scale
     )
@@ -210,7 +210,7 @@ def test_params_filter_is_the_dense_block():
     assert op.dim == 6 * 3 + 3
     dense = np.asarray(materialise(op), np.float64)
     np.testing.assert_allclose(dense, h_block, atol=1e-5 * np.abs(h_block).max())
-    res = C.top_eigenpairs(mlp_loss, params, batch, 2, key=jax.random.key(0), params_filter=filt)
+    res = C.top_eigenpairs(jax.random.key(0), mlp_loss, params, batch, 2, params_filter=filt)
     check_eigenpairs(
         res._replace(eigenvectors=jax.vmap(op.flatten)(res.eigenvectors)),
         h_block,
@@ -233,7 +233,7 @@ def test_gauss_newton_matches_dense_jt_h_j():
         "ia,ij,jb->ab", jac.reshape(pc, -1), h_out.reshape(pc, pc), jac.reshape(pc, -1)
     )
     for bs in (None, 5):
-        op = C.gauss_newton_operator(mlp_apply, _ce, params, batch, batch_size=bs)
+        op = C.gauss_newton_operator(mlp_apply, _ce, params, batch, examples_per_chunk=bs)
         dense = np.asarray(materialise(op))
         np.testing.assert_allclose(dense, g_ref, atol=1e-5 * np.abs(g_ref).max())
     op = C.gauss_newton_operator(mlp_apply, _ce, params, batch)
@@ -269,7 +269,7 @@ def test_top_eigenpairs_float32_all_which():
     h = dense_hessian(mlp_loss, params, batch)
     tol = 1e3 * eps(jnp.float32)
     for which, k in (("both", 4),):
-        res = C.top_eigenpairs(mlp_loss, params, batch, k, key=jax.random.key(1), which=which)
+        res = C.top_eigenpairs(jax.random.key(1), mlp_loss, params, batch, k, which=which)
         flat = res._replace(
             eigenvectors=jax.vmap(lambda t: ops.flatten(ops.structure(params), t))(res.eigenvectors)
         )
@@ -285,7 +285,7 @@ def test_thick_restart_many_pairs_small_basis():
     spectrum = np.concatenate([10.0 / (1 + np.arange(30)), rng.uniform(-0.2, 0.2, d - 30)])
     a = (q * spectrum) @ q.T
     op = C.dense_operator(jnp.asarray(a, jnp.float32))
-    res = C.top_eigenpairs_of(op, 20, key=jax.random.key(0), num_basis=45)
+    res = C.top_eigenpairs_of(jax.random.key(0), op, 20, num_basis=45)
     assert int(res.num_restarts) > 0
     check_eigenpairs(res, a, "largest", 1e3 * eps(jnp.float32))
 
@@ -294,7 +294,7 @@ def test_lowrank_breakdown_and_restart_in_eigenpairs():
     params, batch = lowrank_problem(jnp.float32)
     h = dense_hessian(lowrank_loss, params, batch)
     # rank 5 of D = 30, basis of 12 > rank: the Krylov space breaks down and restarts.
-    res = C.top_eigenpairs(lowrank_loss, params, batch, 7, key=jax.random.key(0), num_basis=12)
+    res = C.top_eigenpairs(jax.random.key(0), lowrank_loss, params, batch, 7, num_basis=12)
     check_eigenpairs(
         res._replace(eigenvectors=res.eigenvectors["w"]), h, "largest", 1e3 * eps(jnp.float32)
     )
@@ -309,11 +309,11 @@ def test_trace_within_three_stderr_and_hutchpp_exact():
     ref = np.trace(h)
     key = jax.random.key(3)
     for method in ("hutchinson", "hutch++"):
-        est = C.trace(committee_loss, params, batch, key=key, num_matvecs=24, method=method)
-        assert est.num_matvecs == 24
+        est = C.trace(key, committee_loss, params, batch, num_matvecs=24, method=method)
+        assert est.num_samples == (24 if method == "hutchinson" else 24 - 2 * 8)
         assert abs(float(est.mean) - ref) <= 3 * float(est.stderr) + 1e-5 * abs(ref)
     # Sketch size num_matvecs // 3 = 30 >= D = 30: exact to rounding.
-    est = C.trace(committee_loss, params, batch, key=key, num_matvecs=92, method="hutch++")
+    est = C.trace(key, committee_loss, params, batch, num_matvecs=92, method="hutch++")
     np.testing.assert_allclose(float(est.mean), ref, rtol=1e-5)
     assert float(est.stderr) <= 1e-5 * abs(ref)
 
@@ -321,9 +321,7 @@ def test_trace_within_three_stderr_and_hutchpp_exact():
 def test_slq_nodes_weights_moments_and_density_float32():
     params, batch = mlp_problem(jnp.float32)
     h = dense_hessian(mlp_loss, params, batch)
-    d = C.spectral_density(
-        mlp_loss, params, batch, key=jax.random.key(0), num_steps=12, num_probes=5
-    )
+    d = C.spectral_density(jax.random.key(0), mlp_loss, params, batch, num_steps=12, num_probes=5)
     assert d.nodes.shape == d.weights.shape == (5, 12)
     np.testing.assert_allclose(np.sum(d.weights, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(np.trapezoid(d.density, d.grid), 1.0, atol=1e-4)
@@ -425,7 +423,7 @@ def test_sharded_data_and_probes_equal_single_device():
         gn(params, b13, shard_data=True),
         C.spherical_hessian(mlp_loss, params, b13, shard_data=True),
         # Chunked per device: 2 examples per device in chunks of 2, the remainder 5 in 2 + 2 + 1.
-        C.hessian_operator(mlp_loss, params, b21, batch_size=2, shard_data=True),
+        C.hessian_operator(mlp_loss, params, b21, examples_per_chunk=2, shard_data=True),
         C.hessian_operator(mlp_loss, params, placed, shard_data=True),
         C.hessian_operator(mlp_loss, params, placed),  # no shard_data: jit partitions it
     ]
@@ -444,20 +442,20 @@ def test_sharded_data_and_probes_equal_single_device():
         np.testing.assert_allclose(product, ref, atol=1e-5 * scale, err_msg=str(i))
 
     h13, h21 = ((h + h.T) / 2 for h in (dense[0], dense[3]))
-    res = C.top_eigenpairs(mlp_loss, params, b13, 2, key=key, shard_data=True)
+    res = C.top_eigenpairs(key, mlp_loss, params, b13, 2, shard_data=True)
     flat = res._replace(eigenvectors=jax.vmap(sharded[0].flatten)(res.eigenvectors))
     check_eigenpairs(flat, h13, "largest", 1e3 * eps(jnp.float32))
     ref_op = C.dense_operator(jnp.asarray(h21, jnp.float32))
-    kw = dict(key=key, num_matvecs=12, method="hutchinson")
-    t0 = C.trace_of(ref_op, shard=False, **kw)
-    t1 = C.trace(mlp_loss, params, b21, shard_data=True, **kw)
+    kw = dict(num_matvecs=12, method="hutchinson")
+    t0 = C.trace_of(key, ref_op, shard=False, **kw)
+    t1 = C.trace(key, mlp_loss, params, b21, shard_data=True, **kw)
     np.testing.assert_allclose(t1.mean, t0.mean, rtol=1e-4)
     np.testing.assert_allclose(t1.stderr, t0.stderr, rtol=1e-3)
-    kw = dict(key=key, num_steps=8, num_probes=5)
-    d0 = C.spectral_density_of(ref_op, shard=False, **kw)
+    kw = dict(num_steps=8, num_probes=5)
+    d0 = C.spectral_density_of(key, ref_op, shard=False, **kw)
     for d in (
-        C.spectral_density(mlp_loss, params, b21, shard_data=True, **kw),
-        C.spectral_density_of(ref_op, shard=True, **kw),
+        C.spectral_density(key, mlp_loss, params, b21, shard_data=True, **kw),
+        C.spectral_density_of(key, ref_op, shard=True, **kw),
     ):
         np.testing.assert_allclose(d.nodes, d0.nodes, atol=1e-5 * float(np.abs(d0.nodes).max()))
         np.testing.assert_allclose(d.weights, d0.weights, atol=1e-4)
@@ -473,26 +471,26 @@ def test_value_errors():
     key = jax.random.key(0)
     d = 8 * 6 + 6 + 6 * 3 + 3
     with pytest.raises(ValueError, match="k="):
-        C.top_eigenpairs(mlp_loss, params, batch, d + 1, key=key)
+        C.top_eigenpairs(key, mlp_loss, params, batch, d + 1)
     with pytest.raises(ValueError, match="max_steps"):
-        C.top_eigenpairs(mlp_loss, params, batch, 5, key=key, max_steps=3)
+        C.top_eigenpairs(key, mlp_loss, params, batch, 5, max_steps=3)
     with pytest.raises(ValueError, match="num_basis"):
-        C.top_eigenpairs(mlp_loss, params, batch, 5, key=key, num_basis=3)
+        C.top_eigenpairs(key, mlp_loss, params, batch, 5, num_basis=3)
     with pytest.raises(ValueError, match="scalar"):
         C.hessian_operator(lambda p, b: mlp_apply(p, b[0]), params, batch)
     bad = jax.tree.map(lambda x: x.at[0].set(jnp.nan), params)
     with pytest.raises(ValueError, match="NaN"):
-        C.top_eigenpairs(mlp_loss, bad, batch, 1, key=key)
+        C.top_eigenpairs(key, mlp_loss, bad, batch, 1)
     with pytest.raises(ValueError, match="leading sizes"):
         C.hessian_operator(mlp_loss, params, (batch[0], batch[1][:5]))
     with pytest.raises(ValueError, match="which"):
-        C.top_eigenpairs(mlp_loss, params, batch, 1, key=key, which="middle")
+        C.top_eigenpairs(key, mlp_loss, params, batch, 1, which="middle")
     with pytest.raises(ValueError, match="method"):
-        C.trace(mlp_loss, params, batch, key=key, num_matvecs=10, method="girard")
-    with pytest.raises(ValueError, match="batch_size"):
-        C.hessian_operator(mlp_loss, params, batch, batch_size=0)
+        C.trace(key, mlp_loss, params, batch, num_matvecs=10, method="girard")
+    with pytest.raises(ValueError, match="examples_per_chunk"):
+        C.hessian_operator(mlp_loss, params, batch, examples_per_chunk=0)
     with pytest.raises(ValueError, match="num_steps"):
-        C.spectral_density(mlp_loss, params, batch, key=key, num_steps=d + 1, num_probes=2)
+        C.spectral_density(key, mlp_loss, params, batch, num_steps=d + 1, num_probes=2)
     with pytest.raises(ValueError, match="params_filter"):
         C.hessian_operator(mlp_loss, params, batch, params_filter=lambda p: False)
     with pytest.raises(ValueError, match="shard_data"):
@@ -505,7 +503,7 @@ def test_plot_spectral_density(tmp_path):
     matplotlib.use("Agg")
     params, batch = lowrank_problem(jnp.float32)
     d = C.spectral_density(
-        lowrank_loss, params, batch, key=jax.random.key(0), num_steps=8, num_probes=3
+        jax.random.key(0), lowrank_loss, params, batch, num_steps=8, num_probes=3
     )
     fig = C.plot_spectral_density(d, eigenvalues=np.asarray(d.nodes.max()), title="low rank")
     fig.savefig(tmp_path / "density.png")
@@ -525,7 +523,7 @@ def test_float64_eigenpairs_on_three_models():
     ]
     for loss_fn, (params, batch), which, k in cases:
         h = dense_hessian(loss_fn, params, batch)
-        res = C.top_eigenpairs(loss_fn, params, batch, k, key=jax.random.key(0), which=which)
+        res = C.top_eigenpairs(jax.random.key(0), loss_fn, params, batch, k, which=which)
         struct = ops.structure(params)
         flat = res._replace(
             eigenvectors=jax.vmap(lambda t, s=struct: ops.flatten(s, t))(res.eigenvectors)
@@ -541,5 +539,5 @@ def test_float64_slq_moments_spherical_and_float32_model():
     _check_spherical(params, batch, 1e-10)
     # float32 model, float64 Lanczos under x64: the working dtype is float64.
     p32, b32 = lowrank_problem(jnp.float32)
-    res = C.top_eigenpairs(lowrank_loss, p32, b32, 1, key=jax.random.key(0))
+    res = C.top_eigenpairs(jax.random.key(0), lowrank_loss, p32, b32, 1)
     assert res.eigenvalues.dtype == jnp.float64

@@ -5,9 +5,9 @@ import time
 import jax
 import pytest
 
-from experiments import panel_hessian
-from experiments.explore import ExploreContext
 from landscape import data, losses, models
+from landscape.experiments import panel_hessian
+from landscape.experiments.explore import ExploreContext
 from landscape.problem import Problem
 
 

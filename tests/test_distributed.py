@@ -54,7 +54,9 @@ def trajectory(num_replicas, num_steps, shard=True):
     )
     state = parallel.replicate(algo.init(jax.random.key(2), params))
     batch = parallel.replicate(batch)
-    state, infos = algorithms.run(algo, jax.random.key(3), state, batch, num_steps, chunk_size=10)
+    state, infos = algorithms.run(
+        algo, jax.random.key(3), state, batch, num_steps, steps_per_chunk=10
+    )
     state = parallel.gather(state)
     return np.asarray(state.params["w"]), np.asarray(state.center["w"]), infos.distance
 

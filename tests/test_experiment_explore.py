@@ -2,8 +2,8 @@
 
 import dataclasses
 
-from experiments import explore
 from landscape import runs
+from landscape.experiments import explore
 
 
 def test_quick_config_writes_summary_and_figures(tmp_path, capsys):

@@ -2,8 +2,8 @@
 
 import json
 
-from experiments import flat_minima
 from landscape import runs
+from landscape.experiments import flat_minima
 
 
 def test_quick_runs_and_plots(tmp_path):

@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 
-from experiments import hessian_spectrum
 from landscape import runs
+from landscape.experiments import hessian_spectrum
 
 
 def test_quick_config_runs_resumes_and_plots(tmp_path):

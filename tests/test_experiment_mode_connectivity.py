@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from experiments import mode_connectivity
 from landscape import runs
+from landscape.experiments import mode_connectivity
 
 
 def test_quick_run_and_plot(tmp_path):

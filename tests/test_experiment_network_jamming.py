@@ -2,7 +2,7 @@
 
 import pytest
 
-from experiments import network_jamming
+from landscape.experiments import network_jamming
 
 
 def test_quick_runs_and_plots(tmp_path):

@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from experiments import perceptron_jamming
+from landscape.experiments import perceptron_jamming
 
 
 def test_quick_runs_and_plots(tmp_path):
     config = dataclasses.replace(
-        perceptron_jamming.Config.quick(), n=12, alphas=(1.0, 5.0), samples=2, max_iters=300
+        perceptron_jamming.Config.quick(), n=12, alphas=(1.0, 5.0), samples=2, max_steps=300
     )
     rows = perceptron_jamming.run(config, tmp_path)
     assert len(rows) == 4

@@ -1,7 +1,7 @@
 """Smoke test of perceptron-scan's quick config, run through the command line."""
 
-from experiments import perceptron_scan
 from landscape import cli, runs
+from landscape.experiments import perceptron_scan
 
 
 def test_quick_config_runs_and_plots(tmp_path, capsys):

@@ -1,11 +1,13 @@
 """Smoke tests of the sat-unsat experiment: quick configs run, plot and resume."""
 
 import dataclasses
+import math
 
+import jax
 import pytest
 
-from experiments import sat_unsat
 from landscape import runs
+from landscape.experiments import sat_unsat
 
 
 def test_quick_spherical_runs_plots_and_resumes(tmp_path):
@@ -41,7 +43,7 @@ def test_quick_binary_and_committee(tmp_path):
         k=(3,),
         alphas=(0.5,),
         samples=2,
-        max_iters=100,
+        max_steps=100,
         algorithms=("sgd",),
     )
     rows = sat_unsat.run(committee, tmp_path / "c")
@@ -65,3 +67,44 @@ def test_config_errors(field, value, match):
 def test_binary_n_too_large():
     with pytest.raises(ValueError, match="n="):
         sat_unsat.Config(model="binary", n=(25,))
+
+
+def test_p_sat_matches_cover_at_p_equals_2n():
+    keys = jax.random.split(jax.random.key(1), 256)
+    row, _ = sat_unsat.spherical_point(keys, n=5, alpha=2.0, kappa=0.0)
+    expected = sum(math.comb(9, k) for k in range(5)) / 2**9  # Cover (1965): n = 5, p = 10
+    assert expected == 0.5
+    assert row["undecided"] == 0
+    assert abs(row["p_sat"] - expected) < 4 * math.sqrt(0.25 / 256)
+
+
+def test_committee_success_smoke():
+    keys = jax.random.split(jax.random.key(4), 2)
+    solved = sat_unsat.committee_success(keys, n=9, k=3, p=4, max_steps=200, learning_rate=5.0)
+    assert solved.shape == (2,)
+    assert solved.all()
+    with pytest.raises(ValueError, match="algorithm"):
+        sat_unsat.committee_success(keys, n=9, k=3, p=4, algorithm="annealing")
+    with pytest.raises(ValueError, match="readout"):
+        sat_unsat.committee_success(keys, n=9, k=3, p=4, readout="max")
+
+
+def test_committee_replicated_sgd_smoke():
+    keys = jax.random.split(jax.random.key(4), 2)
+    solved = sat_unsat.committee_success(
+        keys, n=9, k=3, p=4, algorithm="replicated_sgd", max_steps=200, learning_rate=5.0
+    )
+    assert solved.shape == (2,)
+    assert solved.all()
+
+
+def test_committee_least_action_solves_the_vote_where_erf_training_does_not():
+    # Success is judged on the sign-unit vote. Gradient descent on the hinge of the
+    # erf sum reaches zero loss with vote errors left; on the median readout (the
+    # least-action rule) it solves every sample of the same instances.
+    keys = jax.random.split(jax.random.key(5), 4)
+    kwargs = dict(n=21, k=3, p=10, max_steps=400, learning_rate=5.0)
+    least_action = sat_unsat.committee_success(keys, readout="median", **kwargs)
+    erf_sum = sat_unsat.committee_success(keys, readout="sum", **kwargs)
+    assert least_action.all()
+    assert not erf_sum.all()  # measured: none of the 4 samples solved on the vote

@@ -26,7 +26,7 @@ def test_multiplicative_noise_matches_exact_flip_probability():
     w = {"w": jax.random.normal(jax.random.key(1), (n,))}
     sigmas = np.array([0.0, 0.2, 0.7])
     le = flatness.local_energy(
-        problem.errors, w, batch, sigmas, key=jax.random.key(2), num_samples=1500
+        jax.random.key(2), problem.errors, w, batch, sigmas, num_samples=1500
     )
     x, y, wv = np.asarray(batch.x, float), np.asarray(batch.y, float), np.asarray(w["w"], float)
     delta = y * (x @ wv)
@@ -45,13 +45,7 @@ def test_flip_noise_matches_enumeration_of_flip_sets():
     wb = jnp.sign(jax.random.normal(jax.random.key(3), (n,)))
     sigmas = np.array([0.05, 0.2, 0.5, 1.0])
     le = flatness.local_energy(
-        problem.errors,
-        {"w": wb},
-        batch,
-        sigmas,
-        key=jax.random.key(4),
-        num_samples=1500,
-        noise="flip",
+        jax.random.key(4), problem.errors, {"w": wb}, batch, sigmas, num_samples=1500, noise="flip"
     )
     x, y, w0 = np.asarray(batch.x, float), np.asarray(batch.y, float), np.asarray(wb, float)
     flips = np.array(list(itertools.product([0, 1], repeat=n)))  # all 2^n flip sets
@@ -70,7 +64,7 @@ def test_additive_noise_is_scaled_per_layer():
     w0 = jax.tree.map(jnp.copy, w)
     fn = lambda p, b: sum(jnp.sum((p[k] - w0[k]) ** 2) for k in p)  # noqa: ARG005
     le = flatness.local_energy(
-        fn, w, None, np.array([0.5]), key=jax.random.key(5), num_samples=800, noise="additive"
+        jax.random.key(5), fn, w, None, np.array([0.5]), num_samples=800, noise="additive"
     )
     exact = 0.25 * (36.0 + 10.0)  # sigma^2 |w_layer|^2 summed over layers
     assert abs(float(le.mean[0]) - exact) <= SIGMA_TOL * float(le.stderr[0])
@@ -86,9 +80,9 @@ def test_chunking_does_not_change_local_energy():
     sigmas = np.array([0.0, 0.3, 1.0])
     runs = [
         flatness.local_energy(
-            problem.errors, w, batch, sigmas, key=jax.random.key(8), num_samples=13, chunk_size=c
+            jax.random.key(8), problem.errors, w, batch, sigmas, num_samples=13, per_device=c
         )
-        for c in ("auto", None, 1, 3, 64)
+        for c in (None, 1, 3, 64)
     ]
     for le in runs[1:]:
         for got, want in zip(le, runs[0], strict=True):
@@ -114,7 +108,7 @@ def test_local_entropy_enumerated_matches_brute_force():
     batch = batch._replace(y=jnp.asarray(np.sign(x @ teacher), jnp.float32))  # solvable
     y = np.asarray(batch.y, float)
     fn = lambda w, b: problem.errors({"w": w}, b)
-    got = flatness.local_entropy_enumerated(fn, jnp.asarray(teacher), batch, n, chunk_size=256)
+    got = flatness.local_entropy_enumerated(fn, jnp.asarray(teacher), batch, n, block_elements=256)
     want = _brute_force_entropy(x, y, teacher)
     np.testing.assert_array_equal(np.isinf(np.asarray(got)), np.isinf(want))
     finite = np.isfinite(want)
@@ -127,11 +121,11 @@ def test_replica_local_entropy_quadratic_closed_form():
     fn = lambda w, b: 0.5 * jnp.sum(jnp.asarray(a, w.dtype) * (w - jnp.asarray(m, w.dtype)) ** 2)  # noqa: ARG005
     gammas = np.geomspace(0.1, 1e3, 20)
     res = flatness.local_entropy(
+        jax.random.key(0),
         fn,
         jnp.zeros(3),
         None,
         gammas,
-        key=jax.random.key(0),
         beta=1.0,
         num_chains=8,
         num_steps=150,
@@ -159,11 +153,11 @@ def test_replica_local_entropy_hard_constraint_closed_form():
     fn = lambda w, b: (w[0] <= 0).astype(w.dtype)  # noqa: ARG005  one half-space constraint
     gammas = np.geomspace(0.1, 1e3, 20)
     res = flatness.local_entropy(
+        jax.random.key(1),
         fn,
         jnp.array([r1, 0.0, 0.0]),
         None,
         gammas,
-        key=jax.random.key(1),
         num_chains=8,
         num_steps=150,
         burn_in=30,
@@ -174,7 +168,7 @@ def test_replica_local_entropy_hard_constraint_closed_form():
         np.abs(np.asarray(res.phi) - phi) <= SIGMA_TOL * np.asarray(res.phi_stderr) + 0.03
     )
     with pytest.raises(ValueError, match="reference has loss"):
-        flatness.local_entropy(fn, jnp.array([-1.0, 0, 0]), None, gammas, key=jax.random.key(1))
+        flatness.local_entropy(jax.random.key(1), fn, jnp.array([-1.0, 0, 0]), None, gammas)
 
 
 def test_bad_input():
@@ -182,20 +176,20 @@ def test_bad_input():
     fn = lambda p, b: jnp.sum(p["w"])  # noqa: ARG005
     k = jax.random.key(0)
     with pytest.raises(ValueError, match="sigmas"):
-        flatness.local_energy(fn, w, None, [-0.1, 0.2], key=k, num_samples=2)
+        flatness.local_energy(k, fn, w, None, [-0.1, 0.2], num_samples=2)
     with pytest.raises(ValueError, match="sigma <= 1"):
-        flatness.local_energy(fn, w, None, [0.5, 1.5], key=k, num_samples=2, noise="flip")
+        flatness.local_energy(k, fn, w, None, [0.5, 1.5], num_samples=2, noise="flip")
     with pytest.raises(ValueError, match="not binary"):
         flatness.local_energy(
-            fn, {"w": jnp.full(5, 0.5)}, None, [0.1], key=k, num_samples=2, noise="flip"
+            k, fn, {"w": jnp.full(5, 0.5)}, None, [0.1], num_samples=2, noise="flip"
         )
     with pytest.raises(ValueError, match="noise"):
-        flatness.local_energy(fn, w, None, [0.1], key=k, num_samples=2, noise="gauss")
-    with pytest.raises(ValueError, match="chunk_size"):
-        flatness.local_energy(fn, w, None, [0.1], key=k, num_samples=2, chunk_size="big")
-    with pytest.raises(ValueError, match="chunk_size"):
-        flatness.local_energy(fn, w, None, [0.1], key=k, num_samples=2, chunk_size=0)
+        flatness.local_energy(k, fn, w, None, [0.1], num_samples=2, noise="gauss")
+    with pytest.raises(ValueError, match="per_device"):
+        flatness.local_energy(k, fn, w, None, [0.1], num_samples=2, per_device="big")
+    with pytest.raises(ValueError, match="per_device"):
+        flatness.local_energy(k, fn, w, None, [0.1], num_samples=2, per_device=0)
     with pytest.raises(ValueError, match="n=25"):
         flatness.local_entropy_enumerated(fn, jnp.ones(25), None, 25)
     with pytest.raises(ValueError, match="gammas"):
-        flatness.local_entropy(fn, w, None, [0.0, 1.0], key=k, beta=1.0)
+        flatness.local_entropy(k, fn, w, None, [0.0, 1.0], beta=1.0)

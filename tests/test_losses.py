@@ -139,9 +139,9 @@ def test_problem_methods_against_numpy():
     np.testing.assert_allclose(problem.loss(params, batch), per.mean(), **TOL)
     np.testing.assert_allclose(problem.errors(params, batch), np.mean(deltas <= 0), **TOL)
     # chunked means (chunk size not dividing P) equal the plain ones
-    np.testing.assert_allclose(problem.loss(params, batch, chunk_size=4), per.mean(), **TOL)
+    np.testing.assert_allclose(problem.loss(params, batch, examples_per_chunk=4), per.mean(), **TOL)
     np.testing.assert_allclose(
-        problem.errors(params, batch, chunk_size=4), np.mean(deltas <= 0), **TOL
+        problem.errors(params, batch, examples_per_chunk=4), np.mean(deltas <= 0), **TOL
     )
 
 

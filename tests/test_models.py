@@ -85,7 +85,9 @@ def _committee_numpy(w, x, k, tree, binary, g):
 )
 def test_committee_machine_matches_numpy(key, tree, binary, activation):
     n, k, p = 15, 3, 8
-    model = models.committee_machine(n, k, tree=tree, binary=binary, activation=activation)
+    model = models.committee_machine(
+        n, k, tree=tree, binary=binary, activation=activation, readout="sum"
+    )
     params = model.init(key)
     assert params["w"].shape == ((k, n // k) if tree else (k, n))
     x = _x(5, p, n)
@@ -256,7 +258,7 @@ def test_fully_connected_committee_accepts_any_n():
 def test_perceptron_and_committee_x64(key):
     n, k, p = 15, 5, 4
     x = np.random.default_rng(10).standard_normal((p, n))
-    model = models.committee_machine(n, k, tree=True)
+    model = models.committee_machine(n, k, tree=True, readout="sum")
     params = model.init(key)
     out_ref, vote_ref = _committee_numpy(np.asarray(params["w"]), x, k, True, False, np_erf)
     np.testing.assert_allclose(model.apply(params, x), out_ref, rtol=1e-12)

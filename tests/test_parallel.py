@@ -16,7 +16,7 @@ def _fn(x, w, c):
 
 @pytest.fixture(scope="module")
 def mapped():
-    sharded = jax.jit(parallel.sharded_vmap(_fn, in_axes=(0, 0, None), chunk_size=2))
+    sharded = jax.jit(parallel.sharded_vmap(_fn, in_axes=(0, 0, None), per_device=2))
     unsharded = jax.jit(parallel.sharded_vmap(_fn, in_axes=(0, 0, None), shard=False))
     return sharded, unsharded
 
@@ -64,8 +64,8 @@ def test_pad_and_unpad_leading():
 
 
 def test_sharded_vmap_bad_input():
-    with pytest.raises(ValueError, match="chunk_size=0"):
-        parallel.sharded_vmap(_fn, chunk_size=0)
+    with pytest.raises(ValueError, match="per_device=0"):
+        parallel.sharded_vmap(_fn, per_device=0)
     f = parallel.sharded_vmap(lambda a, b: a + b)
     with pytest.raises(ValueError, match="different leading sizes"):
         f(jnp.ones(3), jnp.ones(4))

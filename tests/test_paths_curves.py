@@ -97,7 +97,7 @@ def test_evaluate_equals_python_loop_and_stacked_pairs(key):
     for s in range(3):
         a_s = jax.tree.map(lambda x, s=s: x[s], a)
         b_s = jax.tree.map(lambda x, s=s: x[s], b)
-        loss_s, err_s = paths.evaluate(fn, paths.linear(a_s, b_s), ts, batch, chunk_size=2)
+        loss_s, err_s = paths.evaluate(fn, paths.linear(a_s, b_s), ts, batch, per_device=2)
         np.testing.assert_allclose(loss_s, loss_all[s], rtol=RTOL)
         np.testing.assert_allclose(err_s, err_all[s], rtol=RTOL)
         at = jax.jit(
@@ -110,7 +110,13 @@ def test_evaluate_equals_python_loop_and_stacked_pairs(key):
     # Per-pair data on the sample axis.
     batches = jax.tree.map(lambda x: jnp.stack([x, x[::-1], x]), batch)
     per = paths.evaluate(
-        problem.loss, paths.linear(a, b), ts, batches, samples=True, data_axis=0, sample_chunk=1
+        problem.loss,
+        paths.linear(a, b),
+        ts,
+        batches,
+        samples=True,
+        data_axis=0,
+        samples_per_device=1,
     )
     np.testing.assert_allclose(per, loss_all, rtol=RTOL)
 
@@ -161,15 +167,15 @@ def test_trained_curve_beats_the_line():
     b = {"w": jnp.array([-1.0, 0.0])}
     ts = jnp.linspace(0, 1, 33)
     path, infos = paths.train_curve(
+        jax.random.key(0),
         loss,
         a,
         b,
         jnp.asarray(1.0),
-        jax.random.key(0),
         optimizer=optax.adam(0.05),
-        num_steps=300,
+        max_steps=300,
         init_bends=[{"w": jnp.array([0.0, 0.1])}],
-        chunk_size=100,
+        steps_per_chunk=100,
     )
     assert infos.loss.shape == (300,)
     curve = paths.evaluate(loss, path, ts, jnp.asarray(1.0))

@@ -5,8 +5,8 @@ from typing import Any, NamedTuple
 
 import jax
 
-from experiments import panel_lmc
 from landscape import Problem, data, losses, models
+from landscape.experiments import panel_lmc
 
 
 class Ctx(NamedTuple):

@@ -49,7 +49,7 @@ def test_plane_through_three_minima_and_grid_equals_loop(key):
     for x, y in zip(jax.tree.leaves(pl(*xy_c)), jax.tree.leaves(c)):
         np.testing.assert_allclose(x, y, atol=1e-5)
     grid = paths.grid(jnp.linspace(-1, 2, 4), jnp.linspace(-0.5, 1.5, 3))
-    values = paths.evaluate_plane(_sq, pl.origin, pl.d1, pl.d2, grid, 0.2, chunk_size=5)
+    values = paths.evaluate_plane(_sq, pl.origin, pl.d1, pl.d2, grid, 0.2, per_device=5)
     assert values.shape == (4, 3)
     loop = np.array(
         [[float(_sq(pl(float(g[0]), float(g[1])), 0.2)) for g in row] for row in np.asarray(grid)]
@@ -61,7 +61,7 @@ def test_hessian_plane_on_a_quadratic():
     curv = np.arange(1.0, 13.0)
     loss = lambda p, b: 0.5 * jnp.sum(b * p["w"] ** 2)
     pl, eigenvalues = paths.hessian_plane(
-        loss, {"w": jnp.zeros(12)}, jnp.asarray(curv), key=jax.random.key(0)
+        jax.random.key(0), loss, {"w": jnp.zeros(12)}, jnp.asarray(curv)
     )
     np.testing.assert_allclose(eigenvalues, [12.0, 11.0], rtol=1e-4)
     np.testing.assert_allclose(np.abs(pl.d1["w"][11]), 1.0, rtol=1e-4)

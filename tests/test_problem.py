@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from landscape import Batch, Model, Problem, losses, models
-from landscape.problem import check_batch, check_params, check_positive_int, num_params
+from landscape._util import check_params, check_positive_int
+from landscape.problem import check_batch, num_params
 
 
 def _batch(p=4, n=3):
@@ -73,7 +74,7 @@ def test_importing_landscape_loads_neither_matplotlib_nor_sklearn():
         "import sys\n"
         "import landscape, landscape.models, landscape.losses, landscape.data\n"
         "import landscape.algorithms, landscape.parallel, landscape.runs, landscape.stats\n"
-        "import landscape.problem, landscape.cli, landscape.experiments_registry\n"
+        "import landscape.problem, landscape.cli\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'sklearn'))\n"
         "print(repr(bad))\n"
     )

@@ -41,7 +41,7 @@ def test_sharded_replicas_follow_single_device_trajectory(setup, num_replicas):
             shard=shard,
         )
         state = algo.init(jax.random.key(2), params)
-        state, infos = algorithms.run(algo, jax.random.key(3), state, batch, 20, chunk_size=10)
+        state, infos = algorithms.run(algo, jax.random.key(3), state, batch, 20, steps_per_chunk=10)
         results.append((state, infos))
     (s1, i1), (s2, i2) = results
     np.testing.assert_allclose(s1.params["w"], s2.params["w"], **TOL)
@@ -169,7 +169,7 @@ def test_entropy_sgd_runs_in_the_driver(setup):
         problem, optax.sgd(0.5), gamma=0.1, gamma_growth=1.01, langevin_steps=3
     )
     state = algo.init(jax.random.key(0), params)
-    state, infos = algorithms.run(algo, jax.random.key(1), state, batch, 12, chunk_size=6)
+    state, infos = algorithms.run(algo, jax.random.key(1), state, batch, 12, steps_per_chunk=6)
     assert infos.loss.shape == (12,)
     assert np.all(np.isfinite(infos.distance))
 

@@ -1,11 +1,29 @@
 """Algorithms as ``Algorithm(init, step, solved)`` over NamedTuple states, and one driver.
 
+Each algorithm module has three layers (as blackjax's ``mcmc/hmc.py``): its state ``init``, a
+``build_step`` whose step takes the time-varying hyperparameters (coupling gamma, Langevin step
+size and temperature) as arguments, and the convenience constructor below that closes over them
+(and keeps a scoping schedule in the state): ``from landscape.algorithms.replicated import init,
+build_step`` (likewise ``.gradient`` and ``.entropy_sgd``). ``solved(state, data)`` means one
+thing for every algorithm: the measured minimum (the centre for replicated SGD) has zero
+training error on the full data.
+
 - `gradient`: GD/SGD through any optax optimizer (with optional norm reduction).
+- `replicated_sgd`: replicas coupled elastically to a centre (robust ensemble).
+- `entropy_sgd`: SGD on the local entropy estimated by an inner Langevin loop.
+- `jamming_descent`: Geiger et al.'s protocol, Adam on the quadratic hinge of
+  the unsatisfied patterns with a staircase learning rate.
 - `run`: the chunked, jitted driver (also over a leading sample axis).
 """
 
 from landscape.algorithms.base import Algorithm, never_solved
 from landscape.algorithms.driver import run
+from landscape.algorithms.entropy_sgd import (
+    EntropySGDInfo,
+    EntropySGDState,
+    entropy_sgd,
+    langevin_average,
+)
 from landscape.algorithms.gradient import (
     GradientInfo,
     GradientState,
@@ -13,24 +31,15 @@ from landscape.algorithms.gradient import (
     minibatch,
     norm_reduction,
 )
-
-__all__ = [
-    "Algorithm",
-    "GradientInfo",
-    "GradientState",
-    "gradient",
-    "minibatch",
-    "never_solved",
-    "norm_reduction",
-    "run",
-]
-from landscape.algorithms.entropy_sgd import (  # noqa: E402
-    EntropySGDInfo,
-    EntropySGDState,
-    entropy_sgd,
-    langevin_average,
+from landscape.algorithms.jamming import (
+    JammingInfo,
+    JammingState,
+    UnsatisfiedHinge,
+    jamming_budget,
+    jamming_descent,
+    unsatisfied_hinge,
 )
-from landscape.algorithms.replicated import (  # noqa: E402
+from landscape.algorithms.replicated import (
     CenterReport,
     ReplicatedInfo,
     ReplicatedState,
@@ -38,14 +47,28 @@ from landscape.algorithms.replicated import (  # noqa: E402
     replicated_sgd,
 )
 
-__all__ += [
+__all__ = [
+    "Algorithm",
     "CenterReport",
     "EntropySGDInfo",
     "EntropySGDState",
+    "GradientInfo",
+    "GradientState",
+    "JammingInfo",
+    "JammingState",
     "ReplicatedInfo",
     "ReplicatedState",
+    "UnsatisfiedHinge",
     "center_report",
     "entropy_sgd",
+    "gradient",
+    "jamming_budget",
+    "jamming_descent",
     "langevin_average",
+    "minibatch",
+    "never_solved",
+    "norm_reduction",
     "replicated_sgd",
+    "run",
+    "unsatisfied_hinge",
 ]

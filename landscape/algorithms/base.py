@@ -2,8 +2,11 @@
 
 ``init(key, params) -> State`` and ``step(key, state, data) -> (State, Info)``.
 The state holds only what the next step needs; diagnostics go in Info.
-``solved(state, data) -> bool`` says whether the state is a solution (training
-loss zero), for stopping early; algorithms that have no such notion return False.
+``solved(state, data) -> bool`` means one thing for every algorithm: the
+minimum the algorithm reports (its parameters; the centre for replicated SGD)
+has zero training error on the full data (`Problem.errors`), so that
+``algorithms.run(..., stop_when_solved=True)`` stops there. Procedures with no
+such notion (curve fitting) use `never_solved`.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ outer step; this follows the paper.)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -85,7 +86,14 @@ def langevin_average(
     Chaudhari et al., ICLR 2017, Algorithm 1. Shapes: params pytree -> mu same pytree.
     """
     grad_fn = jax.grad(problem.loss)
-    noise_scale = 0.0 if math.isinf(langevin_beta) else math.sqrt(2.0 * langevin_lr / langevin_beta)
+    if isinstance(langevin_beta, (int, float)) and isinstance(langevin_lr, (int, float)):
+        noise_scale = (
+            0.0 if math.isinf(langevin_beta) else math.sqrt(2.0 * langevin_lr / langevin_beta)
+        )
+    else:  # traced hyperparameters (a scanned or vmapped schedule)
+        noise_scale = jnp.where(
+            jnp.isinf(langevin_beta), 0.0, jnp.sqrt(2.0 * langevin_lr / langevin_beta)
+        )
 
     def body(carry, k):
         wp, mu = carry
@@ -105,6 +113,62 @@ def langevin_average(
 
     (_, mu), _ = jax.lax.scan(body, (params, params), jnp.arange(langevin_steps))
     return mu
+
+
+def init(params: Any, optimizer: optax.GradientTransformation, *, gamma: float) -> EntropySGDState:
+    """The initial `EntropySGDState`: the parameters, the outer optimizer state and gamma."""
+    dtype = jnp.result_type(*jax.tree.leaves(params))
+    return EntropySGDState(params, optimizer.init(params), jnp.asarray(gamma, dtype))
+
+
+def build_step(
+    problem: Problem,
+    optimizer: optax.GradientTransformation,
+    *,
+    langevin_steps: int = 20,
+    ema: float = 0.75,
+    batch_size: int | None = None,
+) -> Callable[..., tuple[EntropySGDState, EntropySGDInfo]]:
+    """The Entropy-SGD step ``step(key, state, data, gamma, langevin_lr, langevin_beta)``.
+
+    The coupling, the Langevin step size and the inverse temperature are
+    arguments (Python floats or traced scalars), so schedules of them can be
+    scanned or vmapped; the step leaves ``state.gamma`` as it was (the
+    constructor `entropy_sgd` keeps its scoping schedule there). One outer
+    step: `langevin_average` from the key, then ``optimizer`` on gamma (w - mu).
+    """
+    langevin_steps = check_positive_int(langevin_steps, "langevin_steps")
+    if not 0 <= ema < 1:
+        raise ValueError(f"ema={ema!r}; expected 0 <= ema < 1")
+    if batch_size is not None:
+        check_positive_int(batch_size, "batch_size")
+
+    def step(key, state: EntropySGDState, data: Batch, gamma, langevin_lr, langevin_beta):
+        w, g = state.params, gamma
+        first = minibatch(jax.random.split(jax.random.fold_in(key, 0))[0], data, batch_size)
+        loss = problem.loss(w, first)
+        errors = problem.errors(w, first)
+        mu = langevin_average(
+            key,
+            problem,
+            w,
+            data,
+            g,
+            langevin_steps=langevin_steps,
+            langevin_lr=langevin_lr,
+            langevin_beta=langevin_beta,
+            ema=ema,
+            batch_size=batch_size,
+        )
+        diff = jax.tree.map(jnp.subtract, w, mu)
+        grads = jax.tree.map(lambda d: g * d, diff)
+        updates, opt_state = optimizer.update(grads, state.opt_state, w)
+        params = optax.apply_updates(w, updates)
+        distance = sum(jnp.sum(jnp.square(d)) for d in jax.tree.leaves(diff))
+        new_state = EntropySGDState(params, opt_state, state.gamma)
+        return new_state, EntropySGDInfo(loss, errors, distance, g)
+
+    return step
 
 
 def entropy_sgd(
@@ -150,43 +214,21 @@ def entropy_sgd(
         raise ValueError(f"langevin_lr={langevin_lr!r}; expected a positive step size")
     if not langevin_beta > 0:
         raise ValueError(f"langevin_beta={langevin_beta!r}; expected beta > 0 (inf: no noise)")
-    if not 0 <= ema < 1:
-        raise ValueError(f"ema={ema!r}; expected 0 <= ema < 1")
-    if batch_size is not None:
-        check_positive_int(batch_size, "batch_size")
+    kernel = build_step(
+        problem, optimizer, langevin_steps=langevin_steps, ema=ema, batch_size=batch_size
+    )
+    lr, beta = float(langevin_lr), float(langevin_beta)
 
-    def init(key, params):  # noqa: ARG001
-        dtype = jnp.result_type(*jax.tree.leaves(params))
-        return EntropySGDState(params, optimizer.init(params), jnp.asarray(gamma, dtype))
+    def init_fn(key, params):  # noqa: ARG001
+        return init(params, optimizer, gamma=gamma)
 
     def step(key, state: EntropySGDState, data: Batch):
-        w, g = state.params, state.gamma
-        first = minibatch(jax.random.split(jax.random.fold_in(key, 0))[0], data, batch_size)
-        loss = problem.loss(w, first)
-        errors = problem.errors(w, first)
-        mu = langevin_average(
-            key,
-            problem,
-            w,
-            data,
-            g,
-            langevin_steps=langevin_steps,
-            langevin_lr=langevin_lr,
-            langevin_beta=float(langevin_beta),
-            ema=ema,
-            batch_size=batch_size,
-        )
-        diff = jax.tree.map(jnp.subtract, w, mu)
-        grads = jax.tree.map(lambda d: g * d, diff)
-        updates, opt_state = optimizer.update(grads, state.opt_state, w)
-        params = optax.apply_updates(w, updates)
-        distance = sum(jnp.sum(jnp.square(d)) for d in jax.tree.leaves(diff))
+        new_state, info = kernel(key, state, data, state.gamma, lr, beta)
+        g = state.gamma
         new_gamma = jnp.minimum(g * gamma_growth, gamma_max).astype(g.dtype)
-        return EntropySGDState(params, opt_state, new_gamma), EntropySGDInfo(
-            loss, errors, distance, g
-        )
+        return new_state._replace(gamma=new_gamma), info
 
     def solved(state, data):
         return problem.errors(state.params, data) == 0
 
-    return Algorithm(init, step, solved)
+    return Algorithm(init_fn, step, solved)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import optax
 
 from landscape._util import check_positive_int
@@ -64,6 +64,34 @@ def norm_reduction(rate: float) -> optax.GradientTransformation:
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+def init(params: Any, optimizer: optax.GradientTransformation) -> GradientState:
+    """The initial `GradientState`: the parameters and the optimizer's state at them."""
+    return GradientState(params, optimizer.init(params))
+
+
+def build_step(
+    problem: Problem, optimizer: optax.GradientTransformation, *, batch_size: int | None = None
+) -> Callable[[jax.Array, GradientState, Batch], tuple[GradientState, GradientInfo]]:
+    """The (S)GD step ``step(key, state, data) -> (state, info)``.
+
+    Draws a minibatch of ``batch_size`` examples from the key (`minibatch`),
+    computes grad L_B and applies ``optimizer``; the learning rate and its
+    schedule live in the optax optimizer (``optax.sgd(schedule)``).
+    """
+    if batch_size is not None:
+        check_positive_int(batch_size, "batch_size")
+
+    def step(key, state, data):
+        batch = minibatch(key, data, batch_size)
+        loss, grads = jax.value_and_grad(problem.loss)(state.params, batch)
+        errors = problem.errors(state.params, batch)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return GradientState(params, opt_state), GradientInfo(loss, errors)
+
+    return step
+
+
 def gradient(
     problem: Problem,
     optimizer: optax.GradientTransformation,
@@ -76,8 +104,9 @@ def gradient(
     Each step draws a minibatch of ``batch_size`` examples from its key (full
     batch when None), computes the loss gradient and applies the optimizer;
     ``norm_reduction_rate > 0`` chains `norm_reduction` after it. ``solved``
-    is true when the full training loss is exactly zero (hinge-type losses at
-    a solution; never for cross-entropy).
+    is true when the parameters have zero training error on the full data
+    (`Problem.errors`), the one meaning of ``solved`` for every algorithm.
+    The layers: `init`, `build_step` and this constructor.
 
     Example:
         >>> import jax, optax
@@ -90,23 +119,14 @@ def gradient(
         >>> info.loss.shape
         ()
     """
-    if batch_size is not None:
-        check_positive_int(batch_size, "batch_size")
     if norm_reduction_rate:
         optimizer = optax.chain(optimizer, norm_reduction(norm_reduction_rate))
+    step = build_step(problem, optimizer, batch_size=batch_size)
 
-    def init(key, params):  # noqa: ARG001
-        return GradientState(params, optimizer.init(params))
-
-    def step(key, state, data):
-        batch = minibatch(key, data, batch_size)
-        loss, grads = jax.value_and_grad(problem.loss)(state.params, batch)
-        errors = problem.errors(state.params, batch)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        return GradientState(params, opt_state), GradientInfo(loss, errors)
+    def init_fn(key, params):  # noqa: ARG001
+        return init(params, optimizer)
 
     def solved(state, data):
-        return jnp.all(problem.per_example_loss(state.params, data) == 0)
+        return problem.errors(state.params, data) == 0
 
-    return Algorithm(init, step, solved)
+    return Algorithm(init_fn, step, solved)

@@ -19,6 +19,7 @@ padded replicas, so the trajectory does not depend on the number of devices.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -27,7 +28,7 @@ import numpy as np
 import optax
 
 from landscape import parallel
-from landscape._util import check_positive_int
+from landscape._util import as_key, check_positive_int
 from landscape.algorithms.base import Algorithm
 from landscape.algorithms.gradient import minibatch
 from landscape.problem import Batch, Problem
@@ -103,82 +104,66 @@ def _sq_norm(tree) -> jax.Array:
     return sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree))
 
 
-def replicated_sgd(
-    problem: Problem,
+def init(
+    key: jax.Array,
+    params: Any,
     optimizer: optax.GradientTransformation,
     num_replicas: int,
     *,
     gamma: float,
-    gamma_growth: float = 1.0,
-    gamma_max: float = math.inf,
+    center_optimizer: optax.GradientTransformation | None = None,
+    model_init: Callable[[jax.Array], Any] | None = None,
+) -> ReplicatedState:
+    """The initial `ReplicatedState`: replicas at ``params``, or independent starts.
+
+    With ``model_init=None`` every replica starts at ``params`` (one network, no
+    replica axis) and the centre is ``params``. With a model's ``init``
+    function, replica a starts at ``model_init(split(fold_in(key, 1), R)[a])``
+    (independent draws; ``params`` only fixes the structure) and the centre at
+    their mean. Each replica's optimizer state is initialised at its start.
+
+    Shapes: params any pytree; state.params leaves (replica, ...).
+    """
+    num_replicas = check_positive_int(num_replicas, "num_replicas")
+    center_opt = center_optimizer if center_optimizer is not None else optimizer
+    if model_init is None:
+        replicas = jax.tree.map(
+            lambda x: jnp.broadcast_to(x, (num_replicas, *jnp.shape(x))), params
+        )
+        c = jax.tree.map(jnp.asarray, params)
+    else:
+        keys = jax.random.split(jax.random.fold_in(as_key(key), 1), num_replicas)
+        replicas = jax.vmap(model_init)(keys)
+        c = jax.tree.map(lambda a: jnp.mean(a, axis=0), replicas)
+    opt_state = jax.vmap(optimizer.init)(replicas)
+    dtype = jnp.result_type(*jax.tree.leaves(params))
+    return ReplicatedState(replicas, opt_state, c, center_opt.init(c), jnp.asarray(gamma, dtype))
+
+
+def build_step(
+    problem: Problem,
+    optimizer: optax.GradientTransformation,
+    num_replicas: int,
+    *,
     center: str = "mean",
     center_optimizer: optax.GradientTransformation | None = None,
     batch_size: int | None = None,
     shard: bool = True,
-) -> Algorithm:
-    """Replicated SGD: R replicas, each on its own minibatch, coupled elastically to a centre.
+) -> Callable[..., tuple[ReplicatedState, ReplicatedInfo]]:
+    """The replicated-SGD step ``step(key, state, data, gamma) -> (state, info)``.
 
-    Replica a follows ``optimizer`` on grad L_B(w_a) + gamma (w_a - c), with
-    minibatch B drawn from ``fold_in(key_replicas, a)``. ``center="mean"``:
-    c = (1/R) sum_a w_a, a collective mean over the replica axis.
-    ``center="explicit"``: c is its own variable moved by the same coupling,
-    grad_c = gamma (c - (1/R) sum_a w_a) (the gradient of
-    (gamma/2) sum_a |w_a - c|^2 divided by R, so its step does not grow with
-    R), through ``center_optimizer`` (default: ``optimizer``). After every step
-    gamma <- min(gamma * gamma_growth, gamma_max) (scoping). ``gamma=0`` gives
-    R independent SGD runs, the control.
-
-    ``init(key, params)`` starts every replica at ``params`` (one network, no
-    replica axis); replicas separate through their minibatches. ``solved``
-    holds when the centre has zero training error on the data (the centre is
-    the minimum that is measured; see `center_report`). Baldassi et al.,
-    PNAS 2016; Pittorino et al., ICLR 2021.
-
-    Shapes: state.params leaves (replica, ...); data a shared Batch (P, ...).
-
-    Args:
-        problem: the model and loss.
-        optimizer: any optax optimizer, one copy of its state per replica.
-        num_replicas: R >= 1.
-        gamma: the initial coupling, >= 0.
-        gamma_growth: factor applied to gamma after every step (> 0; 1 = fixed).
-        gamma_max: a cap on gamma (keeps lr * gamma inside the stable range).
-        center: "mean" or "explicit".
-        center_optimizer: the explicit centre's optimizer (default ``optimizer``).
-        batch_size: minibatch size per replica (None: full batch).
-        shard: split the replica axis over devices (`parallel.replica_map`).
-
-    Example:
-        >>> import jax, optax
-        >>> from landscape import data, losses, models, Problem
-        >>> batch = data.random_patterns(jax.random.key(0), n=20, p=10)
-        >>> problem = Problem(models.perceptron(20), losses.hinge(0.1))
-        >>> algo = replicated_sgd(problem, optax.sgd(0.5), 3, gamma=0.1, batch_size=5)
-        >>> state = algo.init(jax.random.key(1), problem.model.init(jax.random.key(2)))
-        >>> state, info = algo.step(jax.random.key(3), state, batch)
-        >>> state.params["w"].shape, info.distance.shape
-        ((3, 20), ())
+    The coupling ``gamma`` is an argument (a scalar, traced or not), so a
+    schedule can be scanned or vmapped; the step leaves ``state.gamma`` as it
+    was (the constructor `replicated_sgd` keeps its scoping schedule there).
+    Replica a follows ``optimizer`` on grad L_B(w_a) + gamma (w_a - c) with
+    minibatch B from ``fold_in(key_replicas, a)``; see `replicated_sgd`.
     """
     num_replicas = check_positive_int(num_replicas, "num_replicas")
-    check_gamma(gamma, gamma_growth)
-    if not gamma_max >= gamma:
-        raise ValueError(f"gamma_max={gamma_max!r}; expected gamma_max >= gamma={gamma}")
     if center not in _CENTERS:
         raise ValueError(f"center={center!r}; expected one of {_CENTERS}")
     if batch_size is not None:
         check_positive_int(batch_size, "batch_size")
     center_opt = center_optimizer if center_optimizer is not None else optimizer
-
-    def init(key, params):  # noqa: ARG001
-        replicas = jax.tree.map(
-            lambda x: jnp.broadcast_to(x, (num_replicas, *jnp.shape(x))), params
-        )
-        opt_state = jax.vmap(optimizer.init)(replicas)
-        c = jax.tree.map(jnp.asarray, params)
-        dtype = jnp.result_type(*jax.tree.leaves(params))
-        return ReplicatedState(
-            replicas, opt_state, c, center_opt.init(c), jnp.asarray(gamma, dtype)
-        )
 
     def per_replica(k, params, opt_state, c, g, data, mean):
         batch = minibatch(k, data, batch_size)
@@ -195,7 +180,7 @@ def replicated_sgd(
 
     mapped = parallel.replica_map(per_replica, in_axes=(0, 0, 0, None, None, None), shard=shard)
 
-    def step(key, state: ReplicatedState, data: Batch):
+    def step(key, state: ReplicatedState, data: Batch, gamma):
         k_rep, k_center = jax.random.split(key)
         keys = jax.vmap(lambda a: jax.random.fold_in(k_rep, a))(jnp.arange(num_replicas))
         c = state.center
@@ -203,7 +188,7 @@ def replicated_sgd(
         center_loss = problem.loss(c, center_batch)
         center_errors = problem.errors(c, center_batch)
         params, opt_state, stats, mean_old, new_center = mapped(
-            keys, state.params, state.opt_state, c, state.gamma, data
+            keys, state.params, state.opt_state, c, gamma, data
         )
         first = lambda tree: jax.tree.map(lambda x: x[0], tree)
         loss, errors, distance = first(stats)
@@ -212,17 +197,111 @@ def replicated_sgd(
             new_center = first(new_center)
         else:
             mean_old = first(mean_old)
-            grad_c = jax.tree.map(lambda ci, mi: state.gamma * (ci - mi), c, mean_old)
+            grad_c = jax.tree.map(lambda ci, mi: gamma * (ci - mi), c, mean_old)
             updates, center_opt_state = center_opt.update(grad_c, center_opt_state, c)
             new_center = optax.apply_updates(c, updates)
+        info = ReplicatedInfo(center_loss, center_errors, loss, errors, distance, gamma)
+        new_state = ReplicatedState(params, opt_state, new_center, center_opt_state, state.gamma)
+        return new_state, info
+
+    return step
+
+
+def replicated_sgd(
+    problem: Problem,
+    optimizer: optax.GradientTransformation,
+    num_replicas: int,
+    *,
+    gamma: float,
+    gamma_growth: float = 1.0,
+    gamma_max: float = math.inf,
+    center: str = "mean",
+    center_optimizer: optax.GradientTransformation | None = None,
+    batch_size: int | None = None,
+    shard: bool = True,
+    independent_starts: bool = False,
+) -> Algorithm:
+    """Replicated SGD: R replicas, each on its own minibatch, coupled elastically to a centre.
+
+    Replica a follows ``optimizer`` on grad L_B(w_a) + gamma (w_a - c), with
+    minibatch B drawn from ``fold_in(key_replicas, a)``. ``center="mean"``:
+    c = (1/R) sum_a w_a, a collective mean over the replica axis.
+    ``center="explicit"``: c is its own variable moved by the same coupling,
+    grad_c = gamma (c - (1/R) sum_a w_a) (the gradient of
+    (gamma/2) sum_a |w_a - c|^2 divided by R, so its step does not grow with
+    R), through ``center_optimizer`` (default: ``optimizer``). After every step
+    gamma <- min(gamma * gamma_growth, gamma_max) (scoping). ``gamma=0`` gives
+    R independent SGD runs, the control.
+
+    ``init(key, params)`` (`init`) starts every replica at ``params`` (one
+    network, no replica axis), or with ``independent_starts=True`` draws
+    replica a from ``problem.model.init`` (keys ``split(fold_in(key, 1), R)``)
+    with the centre at their mean. ``solved`` holds when the centre has zero
+    training error on the full data (the centre is the minimum that is
+    measured; see `center_report`). The step is `build_step`'s with gamma
+    taken from the state. Baldassi et al., PNAS 2016; Pittorino et al., ICLR
+    2021.
+
+    Shapes: state.params leaves (replica, ...); data a shared Batch (P, ...).
+
+    Args:
+        problem: the model and loss.
+        optimizer: any optax optimizer, one copy of its state per replica.
+        num_replicas: R >= 1.
+        gamma: the initial coupling, >= 0.
+        gamma_growth: factor applied to gamma after every step (> 0; 1 = fixed).
+        gamma_max: a cap on gamma (keeps lr * gamma inside the stable range).
+        center: "mean" or "explicit".
+        center_optimizer: the explicit centre's optimizer (default ``optimizer``).
+        batch_size: minibatch size per replica (None: full batch).
+        shard: split the replica axis over devices (`parallel.replica_map`).
+        independent_starts: draw every replica's start from the model's init.
+
+    Example:
+        >>> import jax, optax
+        >>> from landscape import data, losses, models, Problem
+        >>> batch = data.random_patterns(jax.random.key(0), n=20, p=10)
+        >>> problem = Problem(models.perceptron(20), losses.hinge(0.1))
+        >>> algo = replicated_sgd(problem, optax.sgd(0.5), 3, gamma=0.1, batch_size=5)
+        >>> state = algo.init(jax.random.key(1), problem.model.init(jax.random.key(2)))
+        >>> state, info = algo.step(jax.random.key(3), state, batch)
+        >>> state.params["w"].shape, info.distance.shape
+        ((3, 20), ())
+    """
+    num_replicas = check_positive_int(num_replicas, "num_replicas")
+    check_gamma(gamma, gamma_growth)
+    if not gamma_max >= gamma:
+        raise ValueError(f"gamma_max={gamma_max!r}; expected gamma_max >= gamma={gamma}")
+    kernel = build_step(
+        problem,
+        optimizer,
+        num_replicas,
+        center=center,
+        center_optimizer=center_optimizer,
+        batch_size=batch_size,
+        shard=shard,
+    )
+
+    def init_fn(key, params):
+        return init(
+            key,
+            params,
+            optimizer,
+            num_replicas,
+            gamma=gamma,
+            center_optimizer=center_optimizer,
+            model_init=problem.model.init if independent_starts else None,
+        )
+
+    def step(key, state: ReplicatedState, data: Batch):
+        new_state, info = kernel(key, state, data, state.gamma)
         new_gamma = jnp.minimum(state.gamma * gamma_growth, gamma_max).astype(state.gamma.dtype)
-        info = ReplicatedInfo(center_loss, center_errors, loss, errors, distance, state.gamma)
-        return ReplicatedState(params, opt_state, new_center, center_opt_state, new_gamma), info
+        return new_state._replace(gamma=new_gamma), info
 
     def solved(state, data):
         return problem.errors(state.center, data) == 0
 
-    return Algorithm(init, step, solved)
+    return Algorithm(init_fn, step, solved)
 
 
 def center_report(problem: Problem, state: ReplicatedState, data: Batch) -> CenterReport:

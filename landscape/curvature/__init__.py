@@ -2,10 +2,12 @@
 
 Top eigenpairs (thick-restart Lanczos), trace (Hutchinson, Hutch++), spectral
 density (stochastic Lanczos quadrature), per-layer blocks (``params_filter``)
-and the Riemannian Hessian on the sphere. Linear algebra works on flat
+and the Riemannian Hessian on the sphere; the dense Hessian's full spectrum
+(``dense_hessian_spectrum``) for small models. Linear algebra works on flat
 matvecs; the pytree-level functions take any ``loss_fn(params, batch) -> scalar``.
 """
 
+from landscape.curvature.dense import dense_hessian_spectrum
 from landscape.curvature.density import SpectralDensity, spectral_density, spectral_density_of
 from landscape.curvature.eigen import (
     Eigenpairs,
@@ -33,6 +35,7 @@ __all__ = [
     "LinearOperator",
     "SpectralDensity",
     "Tridiagonal",
+    "dense_hessian_spectrum",
     "dense_operator",
     "gauss_newton_operator",
     "hessian_operator",

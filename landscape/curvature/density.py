@@ -110,17 +110,16 @@ def spectral_density_of(
 ) -> SpectralDensity:
     """SLQ spectral density of a :class:`LinearOperator` (jitted).
 
-    ``rho(t) ~ (1/n_v) sum_v sum_j w_{vj} N(t; theta_{vj}, sigma^2)`` over
-    ``num_probes`` Rademacher probes, ``num_steps`` Lanczos steps each (full
-    reorthogonalisation by default: memory ``per_device x num_steps x D``
-    per device; without it ``O(per_device x D)`` but Ritz values may repeat).
-    Probes run vmapped ``per_device`` at a time (``1``, the default: one after
-    another, unbatched, the fastest per probe on CPU; ``None``: the backend
-    policy of `landscape.parallel.local_chunk`), the probe axis sharded over
-    devices (``shard=False``: one device; an operator with ``shard_data=True`` shards its examples instead, and its
-    probes stay unsharded). ``sigma`` defaults to
-    ``0.01 (theta_max - theta_min)``; the default grid is ``num_grid`` points
-    over ``[theta_min - 6 sigma, theta_max + 6 sigma]``. The working dtype is float64 under x64.
+    ``rho(t) ~ (1/n_v) sum_v sum_j w_{vj} N(t; theta_{vj}, sigma^2)`` over ``num_probes``
+    Rademacher probes, ``num_steps`` Lanczos steps each (full reorthogonalisation by default:
+    memory ``per_device x num_steps x D`` per device; without it ``O(per_device x D)`` but Ritz
+    values may repeat). Probes run vmapped ``per_device`` at a time (``1``, the default: one
+    after another, unbatched, the fastest per probe on CPU; ``None``: the backend policy of
+    `landscape.parallel.local_chunk`), the probe axis sharded over devices (``shard=False``: one
+    device; an operator with ``shard_data=True`` shards its examples instead, and its probes
+    stay unsharded). ``sigma`` defaults to ``0.01 (theta_max - theta_min)``; the default grid is
+    ``num_grid`` points over ``[theta_min - 6 sigma, theta_max + 6 sigma]``. The working dtype
+    is float64 under x64.
     """
     if not isinstance(num_probes, int) or num_probes < 1:
         raise ValueError(f"num_probes={num_probes!r}; expected a positive integer")

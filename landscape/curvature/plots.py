@@ -1,4 +1,4 @@
-"""Figures of Hessian spectra (matplotlib is imported inside the functions)."""
+"""Figures of Hessian spectra (matplotlib is imported inside the functions, by `plots.pyplot`)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ def plot_spectral_density(
     `eigenvalues` (e.g. ``top_eigenpairs(...).eigenvalues``) are marked by
     vertical dashed lines. Returns the matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
+    from landscape import plots
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 3.5))
+        fig, ax = plots.pyplot().subplots(figsize=(5.5, 3.5))
     else:
         fig = ax.figure
     grid = np.asarray(density.grid)

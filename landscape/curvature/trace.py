@@ -84,18 +84,16 @@ def trace_of(
 ) -> Estimate:
     """Estimate ``tr A`` of a :class:`LinearOperator` with `num_matvecs` products (jitted).
 
-    ``method="hutchinson"``: ``mean_i z_i^T A z_i`` over Rademacher ``z``
-    (Hutchinson 1989). ``method="hutch++"``: ``tr(Q^T A Q) + mean_i g_i^T
-    (I - QQ^T) A (I - QQ^T) g_i`` with ``Q = orth(A S)``, ``S`` of
-    ``min(M // 3, D)`` columns (Meyer et al. 2021); exact to rounding once
+    ``method="hutchinson"``: ``mean_i z_i^T A z_i`` over Rademacher ``z`` (Hutchinson 1989).
+    ``method="hutch++"``: ``tr(Q^T A Q) + mean_i g_i^T (I - QQ^T) A (I - QQ^T) g_i`` with ``Q =
+    orth(A S)``, ``S`` of ``min(M // 3, D)`` columns (Meyer et al. 2021); exact to rounding once
     the sketch spans the range of ``A`` (e.g. ``M // 3 >= D``). Returns a
-    `landscape.stats.Estimate` whose ``num_samples`` counts the Hutchinson
-    probes (for Hutch++ those of the deflated part, whose standard error it
-    is; NaN with fewer than two). Probes are applied ``per_device`` at a time
-    per device, the probe axis sharded over devices (``shard=False`` keeps one device). An operator that shards its
-    data (``shard_data=True``, :attr:`LinearOperator.shards_data`) already
-    spans the mesh, so its probes are not sharded. The working dtype is
-    float64 under x64.
+    `landscape.stats.Estimate` whose ``num_samples`` counts the Hutchinson probes (for Hutch++
+    those of the deflated part, whose standard error it is; NaN with fewer than two). Probes are
+    applied ``per_device`` at a time per device, the probe axis sharded over devices
+    (``shard=False`` keeps one device). An operator that shards its data (``shard_data=True``,
+    :attr:`LinearOperator.shards_data`) already spans the mesh, so its probes are not sharded.
+    The working dtype is float64 under x64.
     """
     _check(method, num_matvecs)
     parallel.resolve_per_device(per_device, num_matvecs)  # ValueError for a bad value

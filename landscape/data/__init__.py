@@ -6,6 +6,7 @@ integer labels. The load alpha = P/N is a first-class parameter: see
 `num_patterns`.
 """
 
+from landscape.data._digits import reduced_digits
 from landscape.data.files import load
 from landscape.data.synthetic import (
     gaussian_mixture,
@@ -20,6 +21,7 @@ __all__ = [
     "load",
     "num_patterns",
     "random_patterns",
+    "reduced_digits",
     "teacher_student",
 ]
 

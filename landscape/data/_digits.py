@@ -32,3 +32,33 @@ def digits(test_fraction: float = 0.2, seed: int = 0) -> tuple[Batch, Batch]:
     std = np.where(std > 0, std, 1.0)
     x = ((x - mean) / std).astype(np.float32)
     return Batch(x[train_idx], y[train_idx]), Batch(x[test_idx], y[test_idx])
+
+
+def reduced_digits(p: int = 1000, dim: int = 10, seed: int = 0) -> Batch:
+    """scikit-learn's 8x8 digits, PCA-reduced to ``dim`` components, parity labels +-1.
+
+    The first ``p`` images of a fixed permutation (``seed``; train and test
+    pooled, 1797 in all), centred, projected on the top ``dim`` principal
+    components ``z = (x - mean) V_dim`` and scaled to unit variance per
+    component; y = +1 for even digits, -1 for odd (the parity task of Geiger
+    et al., PRE 100, 012115 (2019)). Needs scikit-learn.
+
+    Returns:
+        A Batch with x (p, dim) float64 and y (p,) float64 (NumPy).
+    """
+    from landscape._util import check_positive_int
+
+    p = check_positive_int(p, "p")
+    dim = check_positive_int(dim, "dim")
+    train, test = digits()
+    x = np.concatenate([np.asarray(train.x), np.asarray(test.x)]).astype(np.float64)
+    labels = np.concatenate([np.asarray(train.y), np.asarray(test.y)])
+    if p > x.shape[0] or dim > x.shape[1]:
+        raise ValueError(f"p={p}, dim={dim}; expected p <= {x.shape[0]}, dim <= {x.shape[1]}")
+    order = np.random.default_rng(seed).permutation(x.shape[0])[:p]
+    x, labels = x[order], labels[order]
+    x = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    z = x @ vt[:dim].T
+    z = z / z.std(axis=0)
+    return Batch(z, np.where(labels % 2 == 0, 1.0, -1.0))

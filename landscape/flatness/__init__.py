@@ -3,7 +3,8 @@
 - `local_energy`: training error under weight perturbations of growing size
   (multiplicative, additive per layer, or sign flips), with standard errors.
 - `local_entropy_enumerated`: exact Franz-Parisi counting of binary solutions
-  at every Hamming distance from a reference.
+  at every Hamming distance from a reference (`landscape.exact.enumerate_signs`,
+  the same enumerator as `landscape.exact.binary_enumeration`).
 - `local_entropy`: the replica (elastic coupling) estimate for any model, by
   Monte Carlo chains and thermodynamic integration in gamma.
 """

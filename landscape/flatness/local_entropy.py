@@ -4,7 +4,7 @@ Two estimators of the Franz-Parisi local entropy (Franz & Parisi 1995; Huang &
 Kabashima 2014; Baldassi et al., PRL 2015 and PNAS 2016):
 
 - `local_entropy_enumerated`: exact counting for binary weights, all 2^n sign
-  vectors enumerated in chunks;
+  vectors enumerated by `landscape.exact.enumerate_signs`;
 - `local_entropy`: the replica / elastic-coupling estimate for any model, by
   Monte Carlo chains at a grid of couplings gamma and thermodynamic
   integration in gamma.
@@ -23,9 +23,8 @@ from jax.flatten_util import ravel_pytree
 
 from landscape import parallel
 from landscape._util import as_key, check_positive_int
+from landscape.exact.enumeration import BLOCK_ELEMENTS, check_size, enumerate_signs
 from landscape.stats import estimate
-
-MAX_ENUMERATION = 24
 
 
 def local_entropy_enumerated(
@@ -34,16 +33,16 @@ def local_entropy_enumerated(
     batch: Any,
     n: int,
     *,
-    chunk_size: int = 4096,
+    block_elements: int = BLOCK_ELEMENTS,
 ) -> jax.Array:
     """Exact local entropy of binary weights around a reference, by enumeration.
 
     S(d) = (1/n) log #{w in {-1,+1}^n : errors_fn(w) = 0, Hamming(w, w_ref) = d},
     -inf where there is no such w (Franz-Parisi counting; Huang & Kabashima
-    2014; Baldassi et al., PRL 2015). Every flip set of the reference (an
-    n-bit integer) is visited once: chunks of ``chunk_size`` flip sets are
-    vmapped, the chunks mapped by `parallel.sharded_vmap` over devices, and
-    each chunk reduces to a histogram over d, so memory is O(chunk_size n).
+    2014; Baldassi et al., PRL 2015). The counts are those of the package's one
+    enumerator, `landscape.exact.enumerate_signs`: every flip set of the
+    reference visited once, in blocks of ``block_elements`` sign vectors
+    split over devices, so memory is that of one block.
 
     Args:
         errors_fn: ``errors_fn(w, batch) -> scalar`` with w shaped like
@@ -51,7 +50,7 @@ def local_entropy_enumerated(
         reference: +-1 weights, any pytree with n entries in total.
         batch: passed to errors_fn.
         n: number of binary weights, 1 <= n <= 24.
-        chunk_size: flip sets per vmapped chunk (rounded to a power of two).
+        block_elements: sign vectors per block (rounded down to a power of two).
 
     Returns:
         (n + 1,) array: S(d) for d = 0..n.
@@ -63,39 +62,17 @@ def local_entropy_enumerated(
         >>> [round(float(v), 4) for v in s[:2]] + [float(s[3])]
         [0.0, 0.3662, -inf]
     """
-    n = check_positive_int(n, "n")
-    if n > MAX_ENUMERATION:
-        raise ValueError(f"n={n}; expected n <= {MAX_ENUMERATION} for exact enumeration")
+    n = check_size(n, "n")
     flat, unravel = ravel_pytree(reference)
     if flat.size != n:
         raise ValueError(f"reference has {flat.size} entries; expected n={n}")
-    if not isinstance(flat, jax.core.Tracer) and not bool(np.all(np.abs(np.asarray(flat)) == 1)):
-        raise ValueError("reference is not binary; expected every entry in {-1, +1}")
-    chunk_size = check_positive_int(chunk_size, "chunk_size")
-    chunk = min(1 << max(0, int(chunk_size).bit_length() - 1), 1 << n)
-    num_chunks = (1 << n) // chunk
-    counts = _enumerate(errors_fn, n, chunk, num_chunks, unravel)(flat, batch)
+
+    def solution(w, data):
+        wrong = jax.vmap(lambda v: errors_fn(unravel(v), data))(w)
+        return wrong == 0, jnp.zeros(w.shape[:1], w.dtype)
+
+    counts = enumerate_signs(solution, flat, batch, block_elements=block_elements).counts
     return jnp.where(counts > 0, jnp.log(jnp.maximum(counts, 1).astype(jnp.float32)) / n, -jnp.inf)
-
-
-def _enumerate(errors_fn, n, chunk, num_chunks, unravel):
-    bits = jnp.arange(n, dtype=jnp.int32)
-
-    def one_chunk(c, flat, batch):
-        idx = c * chunk + jnp.arange(chunk, dtype=jnp.int32)
-        flips = (idx[:, None] >> bits[None, :]) & 1  # (chunk, n)
-        w = flat[None, :] * (1 - 2 * flips).astype(flat.dtype)
-        wrong = jax.vmap(lambda v: errors_fn(unravel(v), batch))(w)
-        d = jnp.sum(flips, axis=1)
-        return jnp.zeros(n + 1, jnp.int32).at[d].add((wrong == 0).astype(jnp.int32))
-
-    def count(flat, batch):
-        per_chunk = parallel.sharded_vmap(one_chunk, in_axes=(0, None, None), chunk_size=1)(
-            jnp.arange(num_chunks, dtype=jnp.int32), flat, batch
-        )
-        return jnp.sum(per_chunk, axis=0)
-
-    return jax.jit(count)
 
 
 class LocalEntropy(NamedTuple):

@@ -20,7 +20,7 @@ def committee_machine(
     tree: bool = True,
     binary: bool = False,
     activation: str = "erf",
-    readout: str = "sum",
+    readout: str = "median",
 ) -> Model:
     """A committee machine with k (odd) hidden units and output (1/sqrt(k)) sum_l g(h_l).
 
@@ -30,12 +30,13 @@ def committee_machine(
     perceptron's stability: h_l = w_l.x_l / |w_l| (spherical units) or
     sign(w_l).x_l / sqrt(n_l) (binary units, straight-through gradient).
 
-    ``apply`` uses the smooth g = erf or tanh (for training and curvature);
-    ``classify`` is the vote of sign units, (1/sqrt(k)) sum_l sign(h_l), whose
-    sign is the class, and `Problem.errors` counts errors with it. With
-    ``activation="sign"`` both are the vote.
+    ``readout="sum"``: ``apply`` uses the smooth g = erf or tanh (for training and curvature);
+    ``classify`` is the vote of sign units, (1/sqrt(k)) sum_l sign(h_l), whose sign is the
+    class, and `Problem.errors` counts errors with it. With ``activation="sign"`` both are the
+    vote.
 
-    ``readout="median"`` (the least-action surrogate): ``apply`` is the median
+    ``readout="median"`` (the default, the least-action surrogate that every study
+    trains): ``apply`` is the median
     of the pre-activations, median_l h_l, and ``activation`` is not used. For
     odd k its sign is exactly the vote's, so y * apply is a stability of the
     sign-unit machine itself: a loss of it (hinge, cross-entropy) vanishes or
@@ -47,8 +48,8 @@ def committee_machine(
     Biol. Cybern. 1989; Nilsson 1965; Engel & Van den Broeck, "Statistical
     Mechanics of Learning", 2001, ch. 12), here as the gradient of a loss so
     that SGD, replicated SGD and Entropy-SGD use it unchanged. Gradient
-    training of the default erf sum does not solve the vote: the erf sum's
-    sign can be right while the majority of units is wrong.
+    training of the erf sum does not solve the vote: the erf sum's sign can
+    be right while the majority of units is wrong.
 
     Seeds: Baldassi et al., PRE 2022 (overparameterised committee machines).
 

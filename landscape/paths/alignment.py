@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from landscape._util import check_same_structure
+from landscape._util import as_key, check_positive_int, check_same_structure
 from landscape.problem import Params
 
 LeafPath = tuple[str, ...]
@@ -52,14 +52,16 @@ class MatchResult(NamedTuple):
         permutation: permutation name -> index array (n,) (with samples (S, n)).
         objective_before: sum over leaves of <theta_a, theta_b> (identity).
         objective_after: the same with theta_b aligned; >= objective_before.
-        num_iterations: full passes over the permutations until none improved.
+        steps: full passes over the permutations until none improved (at most max_steps).
+        converged: the last pass improved no permutation (a coordinate-wise optimum).
     """
 
     params: Params
     permutation: dict[str, Any]
     objective_before: Any
     objective_after: Any
-    num_iterations: Any
+    steps: Any
+    converged: Any
 
 
 def _key_name(k: Any) -> str:
@@ -201,7 +203,7 @@ def matching_objective(params_a: Params, params_b: Params) -> float:
     )
 
 
-def _match_one(params_a, params_b, spec, rng, max_iter):
+def _match_one(params_a, params_b, spec, rng, max_steps):
     la = {k: np.asarray(v, np.float64) for k, v in _leaf_dict(params_a).items()}
     lb = {k: np.asarray(v, np.float64) for k, v in _leaf_dict(params_b).items()}
     sizes = _check_spec(la, spec)
@@ -211,8 +213,8 @@ def _match_one(params_a, params_b, spec, rng, max_iter):
             on_leaf.setdefault(path, []).append((axis % la[path].ndim, name))
     perm = {name: np.arange(n) for name, n in sizes.items()}
     names = list(spec.axes)
-    iterations = 0
-    for iterations in range(1, max_iter + 1):  # noqa: B007
+    iterations, improved = 0, True
+    for iterations in range(1, max_steps + 1):  # noqa: B007
         improved = False
         order = rng.permutation(len(names)) if rng is not None else range(len(names))
         for idx in order:
@@ -244,6 +246,7 @@ def _match_one(params_a, params_b, spec, rng, max_iter):
         matching_objective(params_a, params_b),
         matching_objective(params_a, aligned),
         iterations,
+        not improved,
     )
 
 
@@ -253,7 +256,7 @@ def weight_matching(
     spec: PermutationSpec | None = None,
     *,
     key: jax.Array | None = None,
-    max_iter: int = 100,
+    max_steps: int = 100,
     samples: bool = False,
 ) -> MatchResult:
     """Align b to a by permuting hidden units layer by layer (Ainsworth et al., ICLR 2023).
@@ -262,7 +265,7 @@ def weight_matching(
     for each permutation in turn (in random order when a ``key`` is given),
     with the others fixed, J is linear in it, a linear assignment problem
     solved exactly by `scipy.optimize.linear_sum_assignment`; passes repeat
-    until no permutation improves (at most ``max_iter`` passes). With one
+    until no permutation improves (at most ``max_steps`` passes). With one
     hidden layer this is a single assignment problem, solved optimally.
     J never decreases, so ``objective_after >= objective_before``.
 
@@ -273,8 +276,9 @@ def weight_matching(
         params_a: the reference minimum.
         params_b: the minimum to align (same structure and shapes).
         spec: from `permutation_spec` (default: derived from params_a).
-        key: randomises the order of permutations in each pass.
-        max_iter: maximum number of passes.
+        key: randomises the order of permutations in each pass (optional,
+            keyword: without it the order is fixed; typed or legacy keys).
+        max_steps: maximum number of passes.
         samples: both params carry a leading sample axis S; each pair is
             matched in turn and the results stacked.
 
@@ -284,12 +288,11 @@ def weight_matching(
     check_same_structure(params_a, params_b)
     if spec is None:
         spec = permutation_spec(jax.tree.map(lambda x: x[0], params_a) if samples else params_a)
-    if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter={max_iter!r}; expected a positive integer")
-    seed = None if key is None else np.asarray(jax.random.key_data(key)).ravel()
+    max_steps = check_positive_int(max_steps, "max_steps")
+    seed = None if key is None else np.asarray(jax.random.key_data(as_key(key))).ravel()
     rng = None if seed is None else np.random.default_rng(seed)
     if not samples:
-        return _match_one(params_a, params_b, spec, rng, max_iter)
+        return _match_one(params_a, params_b, spec, rng, max_steps)
     num = jax.tree.leaves(params_a)[0].shape[0]
     results = [
         _match_one(
@@ -297,7 +300,7 @@ def weight_matching(
             jax.tree.map(lambda x, s=s: x[s], params_b),
             spec,
             rng,
-            max_iter,
+            max_steps,
         )
         for s in range(num)
     ]
@@ -306,5 +309,6 @@ def weight_matching(
         {k: np.stack([r.permutation[k] for r in results]) for k in spec.axes},
         np.array([r.objective_before for r in results]),
         np.array([r.objective_after for r in results]),
-        np.array([r.num_iterations for r in results]),
+        np.array([r.steps for r in results]),
+        np.array([r.converged for r in results]),
     )

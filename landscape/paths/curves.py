@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import optax
 
 from landscape import algorithms
-from landscape._util import check_positive_int, check_same_structure
+from landscape._util import as_key, check_positive_int, check_same_structure
 from landscape.algorithms.base import Algorithm
 from landscape.algorithms.gradient import minibatch
 from landscape.problem import Params
@@ -259,20 +259,20 @@ def curve_algorithm(
 
 
 def train_curve(
+    key: jax.Array,
     fn: Callable[[Params, Any], jax.Array],
     params_a: Params,
     params_b: Params,
     data: Any,
-    key: jax.Array,
     *,
     optimizer: optax.GradientTransformation,
-    num_steps: int,
+    max_steps: int,
     kind: str = "bezier",
     num_bends: int = 1,
     init_bends: Sequence[Params] | None = None,
     batch_size: int | None = None,
     ts_per_step: int = 1,
-    chunk_size: int = 100,
+    steps_per_chunk: int = 100,
     samples: bool = False,
     data_axis: int | None = None,
 ) -> tuple[Path, CurveInfo]:
@@ -285,27 +285,27 @@ def train_curve(
     on the straight line (at t = k/(K+1)) unless ``init_bends`` is given.
 
     Args:
+        key: the run's key (step s uses ``fold_in(key, s)``); with ``samples``
+            a key array (S,).
         fn: ``fn(params, batch) -> scalar`` to minimise (e.g. ``problem.loss``).
         params_a, params_b: the endpoints (with a leading ``sample`` axis when
             ``samples``).
         data: the training batch, passed to every step as an argument.
-        key: the run's key (step s uses ``fold_in(key, s)``); with ``samples``
-            a key array (S,).
         optimizer: any optax optimizer for the bends.
-        num_steps: number of steps.
+        max_steps: number of steps.
         kind: ``"bezier"`` (one bend: quadratic; K bends: degree K+1 Bezier)
             or ``"polychain"``.
         num_bends: K, the number of bends.
         init_bends: initial bends (a sequence of K pytrees).
         batch_size: minibatch size (None: full batch).
         ts_per_step: draws of t averaged per step.
-        chunk_size: steps per compiled chunk.
+        steps_per_chunk: steps per compiled chunk.
         samples: train S curves (S stacked pairs) in one compiled call.
         data_axis: 0 if ``data`` has a sample axis, None if shared.
 
     Returns:
         ``(path, infos)``: the trained `Path` and the per-step `CurveInfo`
-        (losses (num_steps,) or (S, num_steps)).
+        (losses (max_steps,) or (S, max_steps)).
 
     Models with batch statistics would need them recomputed at every t; the
     package's models have none.
@@ -327,14 +327,15 @@ def train_curve(
         check_same_structure(params_a, bend, ("params_a", f"init_bends[{i}]"))
     algo = curve_algorithm(fn, optimizer, kind=kind, batch_size=batch_size, ts_per_step=ts_per_step)
     path = Path(kind, (params_a, *init_bends, params_b))
+    key = as_key(key)
     state = jax.vmap(algo.init)(key, path) if samples else algo.init(key, path)
     state, infos = algorithms.run(
         algo,
         key,
         state,
         data,
-        num_steps,
-        chunk_size=chunk_size,
+        max_steps,
+        steps_per_chunk=steps_per_chunk,
         samples=samples,
         data_axis=data_axis,
     )

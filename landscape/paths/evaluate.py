@@ -40,41 +40,14 @@ def check_ts(ts: Any, name: str = "ts") -> jax.Array:
     return ts
 
 
-def default_chunk_sizes(num_points: int, num_samples: int) -> tuple[int, int]:
-    """Default (points, samples) evaluated at once per device.
-
-    On CPU, one at a time (a compiled scan): XLA's CPU matrix products with a
-    batch axis (what vmapping over points turns a network's layers into, since
-    each point has its own weights) were measured slower than plain ones, so a
-    scan of plain products is fastest there (`experiments/bench_paths.py`). On
-    accelerators, every point of every path at once (bounded by memory).
-    """
-    if jax.default_backend() == "cpu":
-        return 1, 1
-    return num_points, num_samples
-
-
-def map_batch_size(size: int) -> int | None:
-    """`lax.map` batch size for `size` elements at once: 1 becomes a plain scan (no vmap)."""
-    return None if size == 1 else size
-
-
 @functools.partial(
-    jax.jit, static_argnames=("fn", "chunk_size", "samples", "data_axis", "sample_chunk")
+    jax.jit, static_argnames=("fn", "per_device", "samples", "data_axis", "samples_per_device")
 )
-def _evaluate(fn, path, ts, batch, chunk_size, samples, data_axis, sample_chunk):
-    # lax.map with batch_size=None maps one element at a time (a scan), so
-    # None is resolved here to explicit sizes and 1 back to None.
-    num_t = ts.shape[0]
-    num_s = jax.tree.leaves(path)[0].shape[0] if samples else 1
-    default_t, default_s = default_chunk_sizes(num_t, num_s)
-    chunk_size = default_t if chunk_size is None else chunk_size
-    sample_chunk = default_s if sample_chunk is None else sample_chunk
-
+def _evaluate(fn, path, ts, batch, per_device, samples, data_axis, samples_per_device):
     def along(one_path, one_batch, shard):
         point = lambda t, p, b: fn(p(t), b)
         return parallel.sharded_vmap(
-            point, in_axes=(0, None, None), chunk_size=map_batch_size(chunk_size), shard=shard
+            point, in_axes=(0, None, None), per_device=per_device, shard=shard
         )(ts, one_path, one_batch)
 
     if not samples:
@@ -82,7 +55,7 @@ def _evaluate(fn, path, ts, batch, chunk_size, samples, data_axis, sample_chunk)
     return parallel.sharded_vmap(
         lambda p, b: along(p, b, False),
         in_axes=(0, data_axis),
-        chunk_size=map_batch_size(sample_chunk),
+        per_device=samples_per_device,
     )(path, batch)
 
 
@@ -92,10 +65,10 @@ def evaluate(
     ts: Any,
     batch: Any,
     *,
-    chunk_size: int | None = None,
+    per_device: int | None = None,
     samples: bool = False,
     data_axis: int | None = None,
-    sample_chunk: int | None = None,
+    samples_per_device: int | None = None,
 ) -> Any:
     """Values of ``fn(path(t), batch)`` at every t, in one compiled call.
 
@@ -111,14 +84,16 @@ def evaluate(
             `train_curve`).
         ts: points (T,) in [0, 1].
         batch: the data, an argument of the compiled call (never closed over).
-        chunk_size: points t evaluated at once (per path, per device); None:
-            `default_chunk_sizes` (1 on CPU: a scan, all T on accelerators).
-            Bounds memory at chunk_size parameter copies and their activations.
+        per_device: points t evaluated at once (per path, per device); None:
+            the backend policy of `landscape.parallel.local_chunk` (a scan on
+            CPU, where vmapping per-point weights turns a network's products
+            into slower batched ones, ``experiments/bench_paths.py``; each
+            device's whole share on accelerators); 1: a scan. Bounds memory at
+            per_device parameter copies and their activations.
         samples: the path carries a leading sample axis S.
         data_axis: with ``samples``, 0 if ``batch`` has a sample axis too
             (one data set per pair), None if shared.
-        sample_chunk: paths at once per device (None: 1 on CPU, all on
-            accelerators).
+        samples_per_device: paths at once per device (None: the same policy).
 
     Returns:
         values with leaves (T,), or (S, T) with ``samples``. Without samples
@@ -138,9 +113,11 @@ def evaluate(
             f"path is a {type(path).__name__}; expected a landscape.paths.Path "
             "(from linear, geodesic, bezier, polychain or train_curve)"
         )
-    for name, value in (("chunk_size", chunk_size), ("sample_chunk", sample_chunk)):
-        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
-            raise ValueError(f"{name}={value!r}; expected a positive integer or None")
+    for name, value in (("per_device", per_device), ("samples_per_device", samples_per_device)):
+        try:
+            parallel.resolve_per_device(value, 1)
+        except ValueError:
+            raise ValueError(f"{name}={value!r}; expected a positive integer or None") from None
     if data_axis not in (0, None):
         raise ValueError(f"data_axis={data_axis!r}; expected 0 or None")
     if samples:
@@ -151,7 +128,14 @@ def evaluate(
                 "expected one sample axis S on every control point"
             )
     return _evaluate(
-        fn, path, ts, batch, chunk_size, samples, data_axis if samples else None, sample_chunk
+        fn,
+        path,
+        ts,
+        batch,
+        per_device,
+        samples,
+        data_axis if samples else None,
+        samples_per_device,
     )
 
 

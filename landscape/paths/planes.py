@@ -23,8 +23,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from landscape import parallel
-from landscape._util import check_same_structure
-from landscape.paths.evaluate import default_chunk_sizes, map_batch_size
+from landscape._util import as_key, check_same_structure
 from landscape.problem import Params
 
 
@@ -129,7 +128,7 @@ def random_plane(
         ([0.0, 0.0], [1.7321, 1.7321])
     """
     leaves, treedef = jax.tree.flatten(params)
-    keys = jax.random.split(key, 2 * len(leaves))
+    keys = jax.random.split(as_key(key), 2 * len(leaves))
     directions = [
         jax.tree.unflatten(
             treedef,
@@ -206,27 +205,21 @@ def eigenvector_plane(params: Params, eigenvectors: Any) -> Plane:
 
 
 def hessian_plane(
+    key: jax.Array,
     loss_fn: Callable[[Params, Any], jax.Array],
     params: Params,
     batch: Any,
-    *,
-    key: jax.Array,
     **kwargs: Any,
 ) -> tuple[Plane, jax.Array]:
     """The plane through ``params`` along the top two Hessian eigenvectors.
 
-    Uses `landscape.curvature.top_eigenpairs(loss_fn, params, batch, 2, key=key,
+    Uses `landscape.curvature.top_eigenpairs(key, loss_fn, params, batch, 2,
     **kwargs)` (thick-restart Lanczos); the eigenvectors are unit vectors, not
     filter-normalised. Returns ``(plane, eigenvalues (2,))``.
     """
-    try:
-        from landscape.curvature import top_eigenpairs
-    except ImportError as exc:  # pragma: no cover - depends on the tree
-        raise ImportError(
-            "hessian_plane needs landscape.curvature.top_eigenpairs; compute two "
-            "eigenvectors otherwise and call eigenvector_plane(params, vectors)"
-        ) from exc
-    result = top_eigenpairs(loss_fn, params, batch, 2, key=key, **kwargs)
+    from landscape.curvature import top_eigenpairs
+
+    result = top_eigenpairs(key, loss_fn, params, batch, 2, **kwargs)
     return eigenvector_plane(params, result.eigenvectors), result.eigenvalues
 
 
@@ -239,10 +232,10 @@ def grid(xs: Any, ys: Any) -> jax.Array:
     return jnp.stack([gx, gy], axis=-1)
 
 
-@functools.partial(jax.jit, static_argnames=("fn", "chunk_size"))
-def _evaluate_plane(fn, plane_, coords, batch, chunk_size):
+@functools.partial(jax.jit, static_argnames=("fn", "per_device"))
+def _evaluate_plane(fn, plane_, coords, batch, per_device):
     point = lambda c, pl, b: fn(pl(c[0], c[1]), b)
-    return parallel.sharded_vmap(point, in_axes=(0, None, None), chunk_size=chunk_size)(
+    return parallel.sharded_vmap(point, in_axes=(0, None, None), per_device=per_device)(
         coords, plane_, batch
     )
 
@@ -255,7 +248,7 @@ def evaluate_plane(
     grid: Any,
     batch: Any,
     *,
-    chunk_size: int | None = None,
+    per_device: int | None = None,
 ) -> Any:
     """fn(params + x d1 + y d2, batch) at every grid point, in one compiled call (Li et al. 2018).
 
@@ -264,8 +257,8 @@ def evaluate_plane(
         params, d1, d2: the origin and the two directions (e.g. a `Plane`'s fields).
         grid: coordinates (..., 2), e.g. `grid(xs, ys)` (X, Y, 2).
         batch: the data (an argument of the compiled call).
-        chunk_size: grid points at once per device (None: 1, a scan, on CPU;
-            all on accelerators; see `landscape.paths.evaluate`).
+        per_device: grid points at once per device (None: the backend policy
+            of `landscape.parallel.local_chunk`, a scan on CPU; 1: a scan).
 
     Returns:
         values with leaves shaped like ``grid.shape[:-1]``.
@@ -275,14 +268,8 @@ def evaluate_plane(
     coords = jnp.asarray(grid)
     if coords.ndim < 1 or coords.shape[-1] != 2:
         raise ValueError(f"grid has shape {coords.shape}; expected coordinates (..., 2)")
-    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
-        raise ValueError(f"chunk_size={chunk_size!r}; expected a positive integer or None")
+    parallel.resolve_per_device(per_device, 1)  # ValueError for a bad value
     shape = coords.shape[:-1]
     flat = coords.reshape(-1, 2)
-    if chunk_size is None:
-        chunk = default_chunk_sizes(flat.shape[0], 1)[0]
-    else:
-        chunk = int(chunk_size)
-    chunk = map_batch_size(chunk)
-    values = _evaluate_plane(fn, Plane(params, d1, d2), flat, batch, chunk)
+    values = _evaluate_plane(fn, Plane(params, d1, d2), flat, batch, per_device)
     return jax.tree.map(lambda v: v.reshape(shape), values)

@@ -87,7 +87,7 @@ class BinaryEntropy(NamedTuple):
     q: jax.Array  # overlap between two solutions
     q_hat: jax.Array  # its conjugate
     converged: jax.Array
-    num_iterations: jax.Array
+    steps: jax.Array
 
 
 def _q_grid(dtype):
@@ -110,7 +110,7 @@ def _solve(alpha, kappa):
         jnp.where(converged, q, nan),
         jnp.where(converged, q_hat, nan),
         converged,
-        res.num_iterations,
+        res.steps,
     )
 
 
@@ -135,7 +135,7 @@ def binary_perceptron_entropy(alpha, kappa=0.0) -> BinaryEntropy:
 
     Returns:
         :class:`BinaryEntropy` (``value``, ``q``, ``q_hat``, ``converged``,
-        ``num_iterations``).
+        ``steps``).
 
     Example:
         >>> abs(float(binary_perceptron_entropy(0.0).value) - 0.6931471805599453) < 1e-12
@@ -154,7 +154,7 @@ class BinaryCapacity(NamedTuple):
     q: jax.Array  # overlap at capacity
     q_hat: jax.Array
     converged: jax.Array
-    num_iterations: jax.Array
+    steps: jax.Array
 
 
 def _entropy_of_alpha(alpha, kappa):
@@ -179,7 +179,7 @@ def _binary_capacity(kappa):
         jnp.where(converged, sol.q, nan),
         jnp.where(converged, sol.q_hat, nan),
         converged,
-        res.num_iterations,
+        res.steps,
     )
 
 
@@ -197,7 +197,7 @@ def binary_capacity(kappa=0.0) -> BinaryCapacity:
 
     Returns:
         :class:`BinaryCapacity` (``value`` = alpha_c, ``q``, ``q_hat`` at capacity,
-        ``converged``, ``num_iterations``).
+        ``converged``, ``steps``).
     """
     check_range("kappa", kappa, lower=KAPPA_MIN, upper=3.0, what=" (margin)")
     (kappa,) = as_float64(kappa)

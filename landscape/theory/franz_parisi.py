@@ -188,7 +188,7 @@ class FranzParisi(NamedTuple):
     q_ref: jax.Array  # the reference's RS overlap and conjugate
     q_hat_ref: jax.Array
     converged: jax.Array
-    num_iterations: jax.Array  # fixed-point sweeps over the whole continuation
+    steps: jax.Array  # fixed-point sweeps over the whole continuation
 
 
 def _continuation_distance(d_star, distance, s):
@@ -297,7 +297,7 @@ def franz_parisi(alpha, distance, *, kappa_ref=0.0, kappa=0.0) -> FranzParisi:
 
     Returns:
         :class:`FranzParisi` (``value`` = S(d), order parameters, ``converged``,
-        ``num_iterations`` = fixed-point sweeps over the continuation). Derivatives
+        ``steps`` = fixed-point sweeps over the continuation). Derivatives
         flow to ``value`` (envelope theorem at the saddle), not to the order parameters.
     """
     check_range("alpha", alpha, lower=0.0, upper=ALPHA_MAX, lower_open=True, what=" (load)")

@@ -153,7 +153,7 @@ class RootResult(NamedTuple):
 
     root: jax.Array
     converged: jax.Array
-    num_iterations: jax.Array
+    steps: jax.Array
 
 
 def bracketed_root(
@@ -163,7 +163,7 @@ def bracketed_root(
     args: Any,
     *,
     xtol: float = 1e-14,
-    max_iterations: int = 100,
+    max_steps: int = 100,
 ) -> RootResult:
     """Root of ``fn(x, args)`` in ``[lower, upper]`` by Newton with bisection safeguard.
 
@@ -187,7 +187,7 @@ def bracketed_root(
 
     def cond(state):
         _, _, _, _, step, it = state
-        return (it < max_iterations) & (jnp.abs(step) > xtol) & bracket_ok
+        return (it < max_steps) & (jnp.abs(step) > xtol) & bracket_ok
 
     def body(state):
         lo, hi, f_lo, x, _, it = state
@@ -219,7 +219,7 @@ def illinois_root(
     args: Any,
     *,
     xtol: float = 1e-13,
-    max_iterations: int = 100,
+    max_steps: int = 100,
 ) -> RootResult:
     """Derivative-free bracketed root (Illinois variant of regula falsi).
 
@@ -239,7 +239,7 @@ def illinois_root(
 
     def cond(state):
         a, b, _, _, _, it = state
-        return (it < max_iterations) & (jnp.abs(b - a) > xtol) & bracket_ok
+        return (it < max_steps) & (jnp.abs(b - a) > xtol) & bracket_ok
 
     def body(state):
         a, b, fa, fb, side, it = state
@@ -274,7 +274,7 @@ def newton_system(
     args: Any,
     *,
     tol: float = 1e-12,
-    max_iterations: int = 50,
+    max_steps: int = 50,
     max_step: float = 0.5,
 ) -> RootResult:
     """Root of a vector equation ``fn(x, args) = 0`` by Newton with a step cap.
@@ -291,7 +291,7 @@ def newton_system(
 
     def cond(state):
         _, step, it = state
-        return (it < max_iterations) & (step > tol)
+        return (it < max_steps) & (step > tol)
 
     def body(state):
         x, _, it = state

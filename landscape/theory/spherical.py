@@ -69,7 +69,7 @@ class MaximalMargin(NamedTuple):
 
     value: jax.Array  # kappa_max(alpha)
     converged: jax.Array
-    num_iterations: jax.Array
+    steps: jax.Array
 
 
 def _margin_residual(kappa, log_alpha):
@@ -82,7 +82,7 @@ def _maximal_margin(alpha):
     a = jnp.where(ok, alpha, 1.0)
     upper = 1.0 / jnp.sqrt(a) + 1.0
     res = g.bracketed_root(_margin_residual, jnp.asarray(KAPPA_MIN, a.dtype), upper, jnp.log(a))
-    return MaximalMargin(jnp.where(ok, res.root, jnp.nan), res.converged & ok, res.num_iterations)
+    return MaximalMargin(jnp.where(ok, res.root, jnp.nan), res.converged & ok, res.steps)
 
 
 @float64
@@ -98,7 +98,7 @@ def maximal_margin(alpha) -> MaximalMargin:
         alpha: load P/N, scalar, in ``(0, 1e6]``; vmap it for grids.
 
     Returns:
-        :class:`MaximalMargin` with ``value`` = kappa_max, ``converged``, ``num_iterations``.
+        :class:`MaximalMargin` with ``value`` = kappa_max, ``converged``, ``steps``.
 
     Example:
         >>> abs(float(maximal_margin(2.0).value)) < 1e-12
@@ -153,7 +153,7 @@ class SphericalVolume(NamedTuple):
     value: jax.Array  # RS entropy (log volume per weight)
     q: jax.Array  # overlap between two solutions
     converged: jax.Array
-    num_iterations: jax.Array
+    steps: jax.Array
 
 
 def _q_residual(q, params):
@@ -178,7 +178,7 @@ def _spherical_volume(alpha, kappa):
         jnp.where(converged, value, nan),
         jnp.where(converged, q, nan),
         converged,
-        res.num_iterations,
+        res.steps,
     )
 
 
@@ -197,7 +197,7 @@ def spherical_volume(alpha, kappa=0.0) -> SphericalVolume:
         kappa: margin, scalar, ``>= -10``.
 
     Returns:
-        :class:`SphericalVolume` (``value``, ``q``, ``converged``, ``num_iterations``).
+        :class:`SphericalVolume` (``value``, ``q``, ``converged``, ``steps``).
     """
     check_range("kappa", kappa, lower=KAPPA_MIN, what=" (margin)")
     if not jnp.isscalar(alpha) and jnp.ndim(alpha) != 0:

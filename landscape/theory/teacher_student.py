@@ -70,7 +70,7 @@ class SphericalGeneralization(NamedTuple):
     q_hat: jax.Array
     entropy: jax.Array  # log volume of the version space per weight
     converged: jax.Array
-    num_iterations: jax.Array
+    steps: jax.Array
 
 
 def _spherical_residual(v, alpha):
@@ -98,7 +98,7 @@ def _spherical(alpha):
         jnp.where(converged, q_hat, nan),
         jnp.where(converged, entropy, nan),
         converged,
-        res.num_iterations,
+        res.steps,
     )
 
 
@@ -113,7 +113,7 @@ class BinaryGeneralization(NamedTuple):
     alpha_c: jax.Array  # first-order transition (branch entropy = 0)
     alpha_spinodal: jax.Array  # where the branch disappears
     converged: jax.Array
-    num_iterations: jax.Array
+    steps: jax.Array
 
 
 def _binary_conjugate(q, alpha):
@@ -143,7 +143,7 @@ def _binary_branch(alpha):
     lower, upper, found = first_sign_change(_binary_residual, grid, alpha)
     res = g.bracketed_root(_binary_residual, lower, upper, alpha)
     converged = res.converged & found
-    return res.root, converged, res.num_iterations
+    return res.root, converged, res.steps
 
 
 def _branch_entropy(alpha, _):
