@@ -18,9 +18,25 @@ from pathlib import Path
 
 TIMING = ("seconds", "time", "wall")
 
+# In a tree whose studies install as landscape.experiments from its experiments/ folder,
+# load them from TREE (not from whatever checkout an editable install points at).
+PRELUDE = (
+    "import importlib.util, pathlib, sys\n"
+    "root = pathlib.Path.cwd()\n"
+    "if (root / 'experiments').is_dir() and not (root / 'landscape' / 'experiments').exists():\n"
+    "    import landscape\n"
+    "    spec = importlib.util.spec_from_file_location('landscape.experiments',\n"
+    "        root / 'experiments' / '__init__.py',\n"
+    "        submodule_search_locations=[str(root / 'experiments')])\n"
+    "    module = importlib.util.module_from_spec(spec)\n"
+    "    sys.modules['landscape.experiments'] = module\n"
+    "    spec.loader.exec_module(module)\n"
+    "    landscape.experiments = module\n"
+)
+
 
 def _names(tree: Path) -> list[str]:
-    code = (
+    code = PRELUDE + (
         "from landscape import cli\n"
         "reg = getattr(cli, 'all_experiments', None)\n"
         "if reg is None:\n"
@@ -46,13 +62,14 @@ def run(tree: Path, out: Path) -> None:
             print(f"{name}: done", flush=True)
             continue
         print(f"{name}: running", flush=True)
-        subprocess.run(
-            [sys.executable, "-c", "import sys; from landscape.cli import main; sys.exit(main())",
+        done = subprocess.run(
+            [sys.executable, "-c", PRELUDE + "from landscape.cli import main; sys.exit(main())",
              "run", name, "--quick", "--out", str(target)],
             cwd=tree,
             env={**os.environ, "PYTHONPATH": str(tree), "MPLBACKEND": "Agg"},
-            check=True,
         )
+        if done.returncode != 0:
+            print(f"{name}: FAILED (exit status {done.returncode})", flush=True)
 
 
 def _strip(value):

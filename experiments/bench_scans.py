@@ -12,6 +12,15 @@ is also sharded over the cores. Prints seconds, the ratio loop / vmapped, time
 per decided sample (decided at kappa = 0), undecided counts, thread count and
 peak memory.
 
+Baselines a Python user would reach for, each on the same samples, one at a
+time: `scipy.optimize.linprog` (HiGHS) for the SAT/UNSAT decision at kappa = 0
+(the LP ``y_mu xi_mu . w >= 1``: feasible iff the sample is separable; its SAT
+answers come with the witness w, its UNSAT answers are HiGHS's infeasibility
+status, not an independent certificate), and scikit-learn's ``LinearSVC``
+(hinge loss, no intercept, C = 1e4: the hard-margin SVM approximately) for
+kappa_max = min_mu y_mu xi_mu . w / |w| on the SAT samples. The ratios are
+printed both ways, with the agreement of the answers.
+
     python experiments/bench_scans.py [--samples 128] [--n 200] [--alpha 1.8]
                                       [--per-device 1,2,4] [--quick]
 """
@@ -33,7 +42,46 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from landscape import data, exact  # noqa: E402
+from landscape.experiments._bench import record  # noqa: E402
 from landscape.experiments.sat_unsat import spherical_samples  # noqa: E402
+
+
+def linprog_decisions(xi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """SAT at kappa = 0 per sample by HiGHS feasibility of y xi . w >= 1; (sat (S,), seconds)."""
+    from scipy.optimize import linprog
+
+    start = time.perf_counter()
+    sat = []
+    for s in range(xi.shape[0]):
+        a = y[s][:, None] * xi[s]
+        res = linprog(
+            np.zeros(a.shape[1]),
+            A_ub=-a,
+            b_ub=-np.ones(a.shape[0]),
+            bounds=[(None, None)] * a.shape[1],
+            method="highs",
+        )
+        sat.append(res.status == 0 and bool(np.min(a @ res.x) > 0))
+    return np.array(sat), time.perf_counter() - start
+
+
+def svm_margins(xi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """kappa_max per sample from a no-intercept LinearSVC (C = 1e4); (kappa (S,), seconds)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    start = time.perf_counter()
+    kappas = []
+    for s in range(xi.shape[0]):
+        svm = LinearSVC(C=1e4, loss="hinge", fit_intercept=False, dual=True, max_iter=100_000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            svm.fit(xi[s], y[s])
+        w = svm.coef_.ravel()
+        kappas.append(float(np.min(y[s] * (xi[s] @ w)) / np.linalg.norm(w)))
+    return np.array(kappas), time.perf_counter() - start
 
 
 def main() -> None:
@@ -99,6 +147,60 @@ def main() -> None:
         f"best per_device={best[0]}: loop/vmapped = {t_loop / best[1]:.2f}; "
         f"peak memory {peak:.0f} MiB"
     )
+    sizes = dict(n=args.n, p=p, alpha=args.alpha, samples=args.samples)
+    record(
+        "bench_scans",
+        "certified SAT/UNSAT, all samples in one compiled call, speed-up",
+        t_loop / best[1],
+        "Python loop of the jitted single-sample solver",
+        per_device=best[0],
+        **sizes,
+    )
+    ours = exact.maximal_stability(xi, y, samples=True, per_device=best[0])
+    decision = exact.decide(ours, 0.0)
+    rate = int(np.sum(~decision.undecided)) / best[1]
+    print(f"landscape.exact: {rate:.1f} certified decisions per second (kappa = 0)")
+    record("bench_scans", "certified SAT/UNSAT decisions per second", rate, "1/s", **sizes)
+
+    lp_sat, t_lp = linprog_decisions(xi, y)
+    agree = int(np.sum(lp_sat == decision.sat))
+    print(
+        f"scipy linprog (HiGHS): {args.samples / t_lp:.1f} decisions per second, "
+        f"{agree}/{args.samples} agree with the certified decisions; "
+        f"linprog / landscape time = {t_lp / best[1]:.2f}, "
+        f"landscape / linprog time = {best[1] / t_lp:.2f}"
+    )
+    record(
+        "bench_scans",
+        "SAT/UNSAT at kappa = 0: scipy linprog (HiGHS) time / landscape.exact time",
+        t_lp / best[1],
+        "scipy.optimize.linprog(method='highs'), one sample at a time",
+        agree=agree,
+        **sizes,
+    )
+    sat = np.asarray(decision.sat)
+    if sat.any():
+        kappa_svm, t_svm = svm_margins(xi[sat], y[sat])
+        mid = 0.5 * (np.asarray(ours.kappa_lower) + np.asarray(ours.kappa_upper))[sat]
+        t_ours_sat = best[1] * sat.sum() / args.samples  # the share of the SAT samples
+        rel = float(np.max(np.abs(kappa_svm - mid) / mid))
+        print(
+            f"sklearn LinearSVC on the {int(sat.sum())} SAT samples: {t_svm:.2f} s, "
+            f"max relative error of its kappa_max {rel:.2e} (it is a lower bound); "
+            f"svm / landscape time = {t_svm / t_ours_sat:.2f}, "
+            f"landscape / svm time = {t_ours_sat / t_svm:.2f}"
+        )
+        record(
+            "bench_scans",
+            "kappa_max on SAT samples: sklearn LinearSVC time / landscape.exact time",
+            t_svm / t_ours_sat,
+            "sklearn.svm.LinearSVC(C=1e4, hinge, no intercept), one sample at a time",
+            max_relative_error=rel,
+            sat_samples=int(sat.sum()),
+            **sizes,
+        )
+    else:
+        print("no SAT sample at this alpha: the SVM baseline needs separable data")
 
 
 if __name__ == "__main__":
