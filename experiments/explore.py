@@ -35,6 +35,16 @@ from landscape.experiments import perceptron_scan
 from landscape.problem import Batch, Model, Problem
 
 NAME = "explore"
+CAPTIONS = {
+    "explore_mlp.png": "MLP on the digits: training and test error along training, two seeds",
+    "explore_perceptron.png": (
+        "spherical perceptron, gradient descent on the hinge: fraction solved and training "
+        "error vs alpha, with Gardner's capacity alpha_c = 2"
+    ),
+    "hessian_spectrum.png": "Hessian of the MLP minimum: SLQ density with the top eigenvalues",
+    "local_energy.png": "local energy of the two MLP minima vs the noise size sigma",
+    "lmc.png": "linear mode connectivity of the two MLP minima, before and after alignment",
+}
 DESCRIPTION = "the main job: digits MLP, perceptron vs alpha, and one panel per measurement"
 PANELS = ("panel_hessian", "panel_local_energy", "panel_lmc")
 

@@ -140,6 +140,12 @@ def capacity(kappa: float) -> float:
     return float(theory.gardner_capacity(kappa))
 
 
+def theory_values(run_dir: Path) -> dict:
+    """The theory drawn in the figure: Gardner's capacity at the run's margin."""
+    kappa = float(runs.read_config(run_dir)["config"]["kappa"])
+    return {f"gardner_capacity(kappa={kappa:g})": capacity(kappa)}
+
+
 def draw(ax, rows: list[dict], kappa: float) -> None:
     """Training error and fraction solved vs alpha, with the capacity line."""
     alphas = [r["alpha"] for r in rows]

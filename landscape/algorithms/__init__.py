@@ -16,7 +16,15 @@ training error on the full data.
 - `run`: the chunked, jitted driver (also over a leading sample axis).
 """
 
+from landscape.algorithms.annealing import AnnealingInfo, AnnealingState, replicated_annealing
 from landscape.algorithms.base import Algorithm, never_solved
+from landscape.algorithms.binary import (
+    BinarySolution,
+    binary_patterns,
+    random_binary_patterns,
+    solve,
+)
+from landscape.algorithms.clipped import ClippedInfo, ClippedState, cp_r, sbpi
 from landscape.algorithms.driver import run
 from landscape.algorithms.entropy_sgd import (
     EntropySGDInfo,
@@ -49,7 +57,12 @@ from landscape.algorithms.replicated import (
 
 __all__ = [
     "Algorithm",
+    "AnnealingInfo",
+    "AnnealingState",
+    "BinarySolution",
     "CenterReport",
+    "ClippedInfo",
+    "ClippedState",
     "EntropySGDInfo",
     "EntropySGDState",
     "GradientInfo",
@@ -59,7 +72,9 @@ __all__ = [
     "ReplicatedInfo",
     "ReplicatedState",
     "UnsatisfiedHinge",
+    "binary_patterns",
     "center_report",
+    "cp_r",
     "entropy_sgd",
     "gradient",
     "jamming_budget",
@@ -68,7 +83,11 @@ __all__ = [
     "minibatch",
     "never_solved",
     "norm_reduction",
+    "random_binary_patterns",
+    "replicated_annealing",
     "replicated_sgd",
     "run",
+    "sbpi",
+    "solve",
     "unsatisfied_hinge",
 ]
