@@ -45,8 +45,8 @@ DESCRIPTION = "Binary perceptron: P(solved) vs alpha for SBPI, CP+R, (replicated
 _ANNEALING_TUNED_STEPS = 142
 
 
-def _annealing(y: int) -> Callable[[int, float, int], tuple[Algorithm, int]]:
-    def make(n: int, kappa: float, sweeps: int) -> tuple[Algorithm, int]:
+def _annealing(y: int) -> Callable[[int, int, float, int], tuple[Algorithm, int]]:
+    def make(n: int, p: int, kappa: float, sweeps: int) -> tuple[Algorithm, int]:  # noqa: ARG001
         steps = max(1, sweeps // y)
         stretch = _ANNEALING_TUNED_STEPS / steps  # same start and end of beta, gamma
         algo = algorithms.replicated_annealing(
@@ -57,15 +57,32 @@ def _annealing(y: int) -> Callable[[int, float, int], tuple[Algorithm, int]]:
     return make
 
 
-#: name -> constructor(n, kappa, sweeps) -> (algorithm, max_steps); None: not implemented yet.
-SOLVERS: dict[str, Callable[[int, float, int], tuple[Algorithm, int]] | None] = {
-    "sbpi": lambda n, kappa, sweeps: (algorithms.sbpi(n, kappa=kappa), sweeps),
-    "cp_r": lambda n, kappa, sweeps: (algorithms.cp_r(n, kappa=kappa), sweeps),
+#: BP sweeps per focusing step of `focusing_bp` in the study (its budget: sweeps / this steps).
+_FBP_SWEEPS_PER_STEP = 20
+
+
+def _focusing_bp(n: int, p: int, kappa: float, sweeps: int) -> tuple[Algorithm, int]:
+    """Standard reinforcement spread over the budget: sweeps // 20 steps of <= 20 BP sweeps."""
+    steps = max(2, sweeps // _FBP_SWEEPS_PER_STEP)
+    algo = algorithms.focusing_bp(
+        n,
+        p,
+        algorithms.reinforcement_schedule(1.0 / steps),
+        kappa=kappa,
+        max_sweeps=_FBP_SWEEPS_PER_STEP,
+        tol=1e-3,
+    )
+    return algo, steps
+
+
+#: name -> constructor(n, P, kappa, sweeps) -> (algorithm, max_steps), every solver held to
+#: the same sweep budget; None: not implemented yet.
+SOLVERS: dict[str, Callable[[int, int, float, int], tuple[Algorithm, int]] | None] = {
+    "sbpi": lambda n, _p, kappa, sweeps: (algorithms.sbpi(n, kappa=kappa), sweeps),
+    "cp_r": lambda n, _p, kappa, sweeps: (algorithms.cp_r(n, kappa=kappa), sweeps),
     "replicated_annealing": _annealing(7),
     "simulated_annealing": _annealing(1),
-    # focusing belief propagation (Baldassi et al., PNAS 2016) is being written separately;
-    # put its constructor here when it exists.
-    "focusing_bp": None,
+    "focusing_bp": _focusing_bp,
 }
 
 #: Literature thresholds to draw: (solver, kappa, alpha, "source with page/figure"). Only
@@ -80,7 +97,13 @@ class Config:
     ``landscape run algorithmic-threshold [--quick] [--set alphas=[0.5,0.6]]``.
     """
 
-    solvers: tuple[str, ...] = ("sbpi", "cp_r", "replicated_annealing", "simulated_annealing")
+    solvers: tuple[str, ...] = (
+        "sbpi",
+        "cp_r",
+        "focusing_bp",
+        "replicated_annealing",
+        "simulated_annealing",
+    )
     n: tuple[int, ...] = (201, 401)
     alphas: tuple[float, ...] = (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
     kappa: float = 0.0
@@ -141,7 +164,7 @@ def solve_point(config: Config, solver: str, n: int, alpha_index: int, keys: jax
     xi = algorithms.random_binary_patterns(
         runs.sample_keys(base, config.samples), n, alpha, samples=True
     )
-    algo, max_steps = SOLVERS[solver](n, config.kappa, config.sweeps)
+    algo, max_steps = SOLVERS[solver](n, int(xi.shape[-2]), config.kappa, config.sweeps)
     return algorithms.solve(
         algo, keys, xi, max_steps, samples=True, steps_per_chunk=min(max_steps, 50)
     )

@@ -47,9 +47,13 @@ def test_plot_draws_the_theory_capacity(tmp_path):
     assert algorithmic_threshold.plot(tmp_path)[0].stat().st_size > 0
 
 
+def test_focusing_bp_keeps_the_sweep_budget():
+    algo, steps = algorithmic_threshold.SOLVERS["focusing_bp"](51, 30, 0.0, 200)
+    assert steps == 10  # 10 focusing steps of at most 20 BP sweeps: 200 sweeps at most
+
+
 def test_config_rejects_bad_input():
-    with pytest.raises(ValueError, match="focusing_bp"):
-        algorithmic_threshold.Config(solvers=("focusing_bp",))
+    assert algorithmic_threshold.Config(solvers=("focusing_bp",)).solvers == ("focusing_bp",)
     with pytest.raises(ValueError, match="solvers"):
         algorithmic_threshold.Config(solvers=("gradient",))
     with pytest.raises(ValueError, match="n has 200"):

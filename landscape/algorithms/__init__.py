@@ -32,6 +32,14 @@ from landscape.algorithms.entropy_sgd import (
     entropy_sgd,
     langevin_average,
 )
+from landscape.algorithms.focusing_bp import (
+    FocusingBPInfo,
+    FocusingBPState,
+    focusing_bp,
+    pseudo_reinforcement_schedule,
+    reinforcement_schedule,
+    scoping_schedule,
+)
 from landscape.algorithms.gradient import (
     GradientInfo,
     GradientState,
@@ -65,6 +73,8 @@ __all__ = [
     "ClippedState",
     "EntropySGDInfo",
     "EntropySGDState",
+    "FocusingBPInfo",
+    "FocusingBPState",
     "GradientInfo",
     "GradientState",
     "JammingInfo",
@@ -76,6 +86,7 @@ __all__ = [
     "center_report",
     "cp_r",
     "entropy_sgd",
+    "focusing_bp",
     "gradient",
     "jamming_budget",
     "jamming_descent",
@@ -83,11 +94,14 @@ __all__ = [
     "minibatch",
     "never_solved",
     "norm_reduction",
+    "pseudo_reinforcement_schedule",
     "random_binary_patterns",
+    "reinforcement_schedule",
     "replicated_annealing",
     "replicated_sgd",
     "run",
     "sbpi",
+    "scoping_schedule",
     "solve",
     "unsatisfied_hinge",
 ]

@@ -15,13 +15,16 @@ from landscape.flatness.local_entropy import (
     local_entropy,
     local_entropy_enumerated,
 )
+from landscape.flatness.local_entropy_bp import LocalEntropyBP, local_entropy_bp
 
 __all__ = [
     "NOISE_KINDS",
     "LocalEnergy",
     "LocalEntropy",
+    "LocalEntropyBP",
     "local_energy",
     "local_entropy",
+    "local_entropy_bp",
     "local_entropy_enumerated",
     "perturb",
 ]

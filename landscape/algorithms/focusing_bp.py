@@ -1,0 +1,499 @@
+"""Focusing belief propagation (fBP) for the binary perceptron, and its BP core.
+
+Baldassi, Borgs, Chayes, Ingrosso, Lucibello, Saglietti & Zecchina, "Unreasonable
+effectiveness of learning neural networks: from accessible states and robust
+ensembles to basic algorithmic schemes", PNAS 113, E7655 (2016); reference
+implementation BinaryCommitteeMachineFBP.jl (Lucibello & Baldassi).
+
+The storage problem of `landscape.algorithms.binary` (labels absorbed, n odd,
+w solves iff Delta_mu = w . xi_mu > kappa sqrt(n) for all mu) as a factor graph:
+one factor per pattern, one binary variable per weight. Messages are log-ratio
+fields: u_{mu->i} (factor to variable, array (P, n)) and the cavity fields
+h_{i->mu} = H_i - u_{mu->i} with H_i = g_i + f_i + sum_mu u_{mu->i} (g: external
+field, f: focusing field), clipped at +-30, m_{i->mu} = tanh h_{i->mu}.
+
+- Factor update, ``update="gaussian"`` (central limit on the cavity sum):
+  u_{mu->i} = 1/2 [log Phi((m_bar + xi_i - K)/s_bar) - log Phi((m_bar - xi_i - K)/s_bar)],
+  m_bar = sum_{j != i} xi_j m_{j->mu}, s_bar^2 = sum_{j != i} xi_j^2 (1 - m_{j->mu}^2),
+  K = kappa sqrt(n), through `jax.scipy.special.log_ndtr`.
+- ``update="exact"``: the distribution of the integer cavity sum
+  S = sum_{j != i} xi_j w_j by convolution (prefix and suffix products, O(n^2) per
+  factor), u = 1/2 log P(S >= t - xi_i) / P(S >= t + xi_i), t = floor(K) + 1.
+  BP with it is exact on trees.
+- Focusing field (y replicas at coupling gamma, traced out):
+  f_i = atanh[tanh(gamma) tanh((y - 1) atanh(tanh(gamma) tanh h_i))], h_i = H_i - f_i,
+  with atanh(tanh a tanh b) = 1/2 [lc(a + b) - lc(a - b)], lc = log cosh; at
+  gamma = inf (reinforcement) f_i = (y - 1) h_i.
+
+Patterns may contain zeros inside the core (a zero is "not connected"; the tree
+tests use patterns with disjoint supports); `landscape.algorithms.solve` rejects
+them, as for every binary solver.
+
+One **step** of `focusing_bp` is one focusing step: BP at the step's (gamma, y)
+run from the previous messages for up to ``max_sweeps`` parallel iterations
+(one parallel iteration of every message = one **sweep**), damped, until the
+largest change of tanh of a message is below ``tol``, or until the sign of the
+marginals (ties -> +1) solves the patterns. The schedule index is in the state;
+after the schedule ends its last (gamma, y) is repeated. The three layers:
+`init`, `build_step` (``step(key, state, data, gamma, y)``), `focusing_bp`.
+Protocols: `reinforcement_schedule`, `scoping_schedule`,
+`pseudo_reinforcement_schedule`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import log_ndtr
+
+from landscape._util import as_key, check_positive_int
+from landscape.algorithms.base import Algorithm
+from landscape.algorithms.binary import (
+    check_kappa,
+    check_odd,
+    check_probability,
+    count_errors,
+    stabilities,
+    threshold,
+)
+
+#: Fields and messages are clipped to [-CLIP, CLIP].
+CLIP = 30.0
+UPDATES = ("gaussian", "exact")
+
+
+def check_update(update: Any) -> str:
+    """``update`` if it is "gaussian" or "exact", else ValueError."""
+    if update not in UPDATES:
+        raise ValueError(f"update={update!r}; expected one of {UPDATES}")
+    return update
+
+
+def check_tol(tol: Any) -> float:
+    """``tol`` as a positive finite float, else ValueError."""
+    ok = isinstance(tol, (int, float, np.integer, np.floating)) and not isinstance(tol, bool)
+    if not ok or not math.isfinite(tol) or tol <= 0:
+        raise ValueError(f"tol={tol!r}; expected a positive finite tolerance")
+    return float(tol)
+
+
+def _lc2(x: jax.Array) -> jax.Array:
+    """log(2 cosh x), stable: logaddexp(x, -x)."""
+    return jnp.logaddexp(x, -x)
+
+
+def atanh_tanh_tanh(a: jax.Array, b: jax.Array) -> jax.Array:
+    """atanh(tanh a tanh b) = 1/2 [lc(a + b) - lc(a - b)], lc = log cosh (finite a, b)."""
+    return 0.5 * (_lc2(a + b) - _lc2(a - b))
+
+
+def focusing_field(h: jax.Array, gamma: jax.Array, y: jax.Array) -> jax.Array:
+    """The focusing field atanh[tanh(g) tanh((y - 1) atanh(tanh(g) tanh h))]; (y - 1) h at g = inf.
+
+    h: cavity fields without the focusing field, (n,); gamma, y scalars; clipped at +-CLIP.
+    """
+    inf = jnp.isinf(gamma)
+    g = jnp.where(inf, 1.0, gamma).astype(h.dtype)
+    finite = atanh_tanh_tanh(g, (y - 1) * atanh_tanh_tanh(g, h))
+    return jnp.clip(jnp.where(inf, (y - 1) * h, finite), -CLIP, CLIP)
+
+
+def _gaussian_factor(x: jax.Array, h: jax.Array, kappa: float) -> tuple[jax.Array, jax.Array]:
+    """Gaussian factor update of all factors: x (P, n), h (P, n) -> (u (P, n), log Z (P,))."""
+    n = x.shape[-1]
+    k = kappa * math.sqrt(n)
+    tiny = jnp.finfo(h.dtype).tiny
+    m = jnp.tanh(h)
+    v = x * x / jnp.cosh(h) ** 2
+    mean = jnp.sum(x * m, axis=-1, keepdims=True)
+    var = jnp.sum(v, axis=-1, keepdims=True)
+    m_bar = mean - x * m
+    s_bar = jnp.sqrt(jnp.maximum(var - v, tiny))
+    u = 0.5 * (log_ndtr((m_bar + x - k) / s_bar) - log_ndtr((m_bar - x - k) / s_bar))
+    log_z = log_ndtr((mean[..., 0] - k) / jnp.sqrt(jnp.maximum(var[..., 0], tiny)))
+    return jnp.clip(u, -CLIP, CLIP), log_z
+
+
+def _exact_one(x: jax.Array, h: jax.Array, t: int) -> tuple[jax.Array, jax.Array]:
+    """Exact update of one factor: x (n,) in {-1, 0, 1}, h (n,) -> (u (n,), log Z ())."""
+    n = x.shape[0]
+    length = 2 * n + 1  # index s + n for the sum s in [-n, n]
+    p_plus = jax.nn.sigmoid(2 * h)
+    p_minus = jax.nn.sigmoid(-2 * h)
+    zero = jnp.zeros((1,), h.dtype)
+
+    def add(dist, j):
+        up = jnp.concatenate([zero, dist[:-1]])  # s -> s + 1
+        down = jnp.concatenate([dist[1:], zero])  # s -> s - 1
+        plus = jnp.where(x[j] > 0, up, jnp.where(x[j] < 0, down, dist))
+        minus = jnp.where(x[j] > 0, down, jnp.where(x[j] < 0, up, dist))
+        return p_plus[j] * plus + p_minus[j] * minus, dist
+
+    start = jnp.zeros((length,), h.dtype).at[n].set(1.0)
+    full, prefix = jax.lax.scan(add, start, jnp.arange(n))  # prefix[i]: sum over j < i
+    _, suffix = jax.lax.scan(add, start, jnp.arange(n), reverse=True)  # suffix[i]: j > i
+    tail = jnp.flip(jnp.cumsum(jnp.flip(suffix, -1), -1), -1)  # tail[i, k] = P(S_>i >= k - n)
+    ia = jnp.arange(length)
+
+    def at_least(c):  # P(S_{!=i} >= c_i) for every i; c (n,)
+        idx = c[:, None] + 2 * n - ia[None, :]
+        vals = jnp.take_along_axis(tail, jnp.clip(idx, 0, length - 1), axis=-1)
+        vals = jnp.where(idx < 0, 1.0, jnp.where(idx > length - 1, 0.0, vals))
+        return jnp.sum(prefix * vals, axis=-1)
+
+    xi = x.astype(jnp.int32)
+    tiny = jnp.finfo(h.dtype).tiny
+    p_pos = jnp.maximum(at_least(t - xi), tiny)
+    p_neg = jnp.maximum(at_least(t + xi), tiny)
+    u = jnp.clip(0.5 * (jnp.log(p_pos) - jnp.log(p_neg)), -CLIP, CLIP)
+    u = jnp.where(xi == 0, 0.0, u)
+    z = jnp.sum(jnp.where(ia >= t + n, full, 0.0))
+    return u, jnp.log(jnp.maximum(z, tiny))
+
+
+def factor_update(
+    xi: jax.Array, h: jax.Array, *, kappa: float = 0.0, update: str = "gaussian"
+) -> tuple[jax.Array, jax.Array]:
+    """New factor-to-variable messages u and log Z_mu from the cavity fields h.
+
+    Args:
+        xi: patterns (P, n), entries in {-1, 0, +1} (float).
+        h: cavity fields h_{i->mu}, (P, n).
+        kappa: margin; the constraint is sum_i xi_i w_i > kappa sqrt(n), n = xi.shape[-1].
+        update: "gaussian" or "exact" (see the module docstring).
+
+    Returns:
+        ``(u (P, n), log_z (P,))``: log Z_mu = log P(constraint mu holds) under
+        the cavity distributions (Gaussian: log Phi((M - K)/sqrt(V))).
+    """
+    if check_update(update) == "gaussian":
+        return _gaussian_factor(xi, h, kappa)
+    t = threshold(kappa, xi.shape[-1])
+    return jax.vmap(_exact_one, (0, 0, None))(xi, h, t)
+
+
+def cavity_fields(u: jax.Array, field: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """H = field + sum_mu u_mu (n,) and the clipped cavity fields clip(H - u) (P, n)."""
+    total = field + jnp.sum(u, axis=0)
+    return total, jnp.clip(total[None, :] - u, -CLIP, CLIP)
+
+
+def bethe_free_entropy(
+    xi: jax.Array, u: jax.Array, field: jax.Array, *, kappa: float = 0.0, update: str = "gaussian"
+) -> jax.Array:
+    """The Bethe free entropy (not divided by n) of messages u with external fields ``field``.
+
+    F = sum_mu log Z_mu + sum_i log 2cosh H_i - sum_{mu,i} [log 2cosh H_i - log 2cosh h_{i->mu}]
+    (factor, variable and edge terms with normalised messages; H_i = field_i +
+    sum_mu u_{mu->i}); at a BP fixed point on a tree (exact update) it is
+    log sum_{w in SOL} exp(sum_i field_i w_i). Zero pattern entries drop out.
+    Shapes: xi (P, n), u (P, n), field (n,) -> ().
+    """
+    total, h = cavity_fields(u, field)
+    _, log_z = factor_update(xi, h, kappa=kappa, update=update)
+    edges = jnp.where(xi != 0, _lc2(total)[None, :] - _lc2(h), 0.0)
+    return jnp.sum(log_z) + jnp.sum(_lc2(total)) - jnp.sum(edges)
+
+
+def bp_sweep(
+    xi: jax.Array,
+    u: jax.Array,
+    field: jax.Array,
+    damping: Any,
+    *,
+    kappa: float = 0.0,
+    update: str = "gaussian",
+) -> tuple[jax.Array, jax.Array]:
+    """One parallel BP iteration: (damped new u (P, n), max |tanh u_new - tanh u|)."""
+    _, h = cavity_fields(u, field)
+    new, _ = factor_update(xi, h, kappa=kappa, update=update)
+    new = damping * u + (1 - damping) * new
+    return new, jnp.max(jnp.abs(jnp.tanh(new) - jnp.tanh(u)))
+
+
+class FocusingBPState(NamedTuple):
+    """Messages, the schedule position and the first solution found.
+
+    Attributes:
+        messages: (P, n) factor-to-variable fields u_{mu->i}.
+        focusing: (n,) focusing fields f_i.
+        index: () int32 the next step's position in the schedule.
+        solution: (n,) int32 the first solution found, +-1 (zeros until solved).
+        solved: () bool.
+        solved_at: () int32 sweeps done when it was found (-1 until).
+        sweeps: () int32 BP sweeps done (frozen once solved).
+    """
+
+    messages: jax.Array
+    focusing: jax.Array
+    index: jax.Array
+    solution: jax.Array
+    solved: jax.Array
+    solved_at: jax.Array
+    sweeps: jax.Array
+
+
+class FocusingBPInfo(NamedTuple):
+    """Diagnostics of one focusing step.
+
+    Attributes:
+        overlap: q = mean_i m_i^2 of the marginals m_i = tanh H_i after the step.
+        converged: whether BP met the tolerance within ``max_sweeps``.
+        sweeps: BP sweeps used in this step (int32).
+        errors: patterns the sign of the marginals violates after the step.
+        gamma: the step's coupling (inf for reinforcement).
+        y: the step's number of replicas (real, >= 1).
+        free_entropy: (1/n) `bethe_free_entropy` of the patterns with the focusing
+            fields as external fields, (1/n) log sum_{w in SOL} exp(f . w) in the
+            Bethe approximation (the messages of the step; not the replicated
+            free entropy of the y-replica system).
+        solved: whether the sample is solved after the step.
+    """
+
+    overlap: jax.Array
+    converged: jax.Array
+    sweeps: jax.Array
+    errors: jax.Array
+    gamma: jax.Array
+    y: jax.Array
+    free_entropy: jax.Array
+    solved: jax.Array
+
+
+def _dtype() -> Any:
+    return jnp.zeros(()).dtype
+
+
+def init(key: jax.Array, n: int, num_patterns: int, *, scale: float = 0.1) -> FocusingBPState:
+    """Random small messages u ~ scale N(0, 1) (P, n) from ``key``, zero focusing fields."""
+    u = scale * jax.random.normal(as_key(key), (num_patterns, n), _dtype())
+    zeros = jnp.zeros((n,), jnp.int32)
+    return FocusingBPState(
+        u,
+        jnp.zeros((n,), u.dtype),
+        jnp.array(0, jnp.int32),
+        zeros,
+        jnp.array(False),
+        jnp.array(-1, jnp.int32),
+        jnp.array(0, jnp.int32),
+    )
+
+
+def signs(field: jax.Array) -> jax.Array:
+    """The sign of the marginals, +-1 int32, ties -> +1."""
+    return jnp.where(field >= 0, 1, -1).astype(jnp.int32)
+
+
+def build_step(
+    *,
+    kappa: float = 0.0,
+    update: str = "gaussian",
+    max_sweeps: int = 100,
+    tol: float = 1e-4,
+    damping: float = 0.5,
+) -> Callable[..., tuple[FocusingBPState, FocusingBPInfo]]:
+    """One focusing step ``step(key, state, data, gamma, y)`` (gamma, y scalars, maybe traced).
+
+    data: patterns (P, n), entries in {-1, 0, +1}. Runs damped parallel BP
+    sweeps with the focusing field f(gamma, y) (recomputed after every sweep
+    from the new messages) until max |delta tanh| < tol, ``max_sweeps`` sweeps, or
+    the sign of the marginals solves the patterns. The key is unused (BP is
+    deterministic); it is there for the algorithm contract.
+    """
+    kappa = check_kappa(kappa, nonnegative=False)
+    update = check_update(update)
+    max_sweeps = check_positive_int(max_sweeps, "max_sweeps")
+    tol = check_tol(tol)
+    damping = check_probability(damping, "damping")
+
+    def step(key, state: FocusingBPState, data, gamma, y):  # noqa: ARG001
+        if data.shape != state.messages.shape:
+            raise ValueError(
+                f"data has shape {data.shape}; the state's messages are {state.messages.shape} "
+                "(num_patterns, n)"
+            )
+        xi_int = jnp.asarray(data).astype(jnp.int32)
+        xi = xi_int.astype(state.messages.dtype)
+        t = threshold(kappa, xi.shape[-1])
+        gamma = jnp.asarray(gamma, xi.dtype)
+        y = jnp.asarray(y, xi.dtype)
+
+        def solves(total):
+            w = signs(total)
+            return w, count_errors(stabilities(w, xi_int), t)
+
+        def cond(c):
+            _, _, done, delta, found, _ = c
+            return (done < max_sweeps) & (delta >= tol) & ~found
+
+        def body(c):
+            u, f, done, _, _, _ = c
+            u_new, delta = bp_sweep(xi, u, f, damping, kappa=kappa, update=update)
+            f_new = focusing_field(jnp.sum(u_new, axis=0), gamma, y)
+            delta = jnp.maximum(delta, jnp.max(jnp.abs(jnp.tanh(f_new) - jnp.tanh(f))))
+            w, errors = solves(f_new + jnp.sum(u_new, axis=0))
+            return u_new, f_new, done + 1, delta, errors == 0, w
+
+        u0 = jnp.where(xi_int != 0, state.messages, 0.0)
+        w0, errors0 = solves(state.focusing + jnp.sum(u0, axis=0))
+        start = (u0, state.focusing, jnp.array(0, jnp.int32), jnp.array(jnp.inf, xi.dtype))
+        u, f, done, delta, found, w = jax.lax.while_loop(cond, body, (*start, errors0 == 0, w0))
+        total = f + jnp.sum(u, axis=0)
+        w, errors = solves(total)
+        found = errors == 0
+        phi = bethe_free_entropy(xi, u, f, kappa=kappa, update=update) / xi.shape[-1]
+        new = FocusingBPState(
+            u,
+            f,
+            state.index + 1,
+            jnp.where(found, w, state.solution),
+            found,
+            jnp.where(found, state.sweeps + done, -1),
+            state.sweeps + done,
+        )
+        new = jax.tree.map(lambda a, b: jnp.where(state.solved, a, b), state, new)
+        info = FocusingBPInfo(
+            jnp.mean(jnp.tanh(total) ** 2),
+            delta < tol,
+            jnp.where(state.solved, 0, done),
+            jnp.where(state.solved, 0, errors),
+            gamma,
+            y,
+            jnp.where(state.solved, 0.0, phi),
+            new.solved,
+        )
+        return new, info
+
+    return step
+
+
+def _check_schedule(gammas: Any, ys: Any) -> tuple[np.ndarray, np.ndarray]:
+    g = np.asarray(gammas, dtype=np.float64)
+    y = np.asarray(ys, dtype=np.float64)
+    if g.ndim != 1 or g.size == 0 or g.shape != y.shape:
+        raise ValueError(
+            f"schedule has gammas {g.shape} and ys {y.shape}; expected two equal 1-d arrays"
+        )
+    if np.any(np.isnan(g)) or np.any(g < 0):
+        raise ValueError(f"schedule gammas {g[:3].tolist()}...; expected gamma >= 0 (inf allowed)")
+    if not np.all(np.isfinite(y)) or np.any(y < 1):
+        raise ValueError(f"schedule ys {y[:3].tolist()}...; expected finite y >= 1")
+    return g, y
+
+
+def reinforcement_schedule(dr: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """Standard reinforcement: gamma = inf, y = 1/(1 - r), r = 0, dr, ..., 1 - dr; (gammas, ys).
+
+    Example:
+        >>> g, y = reinforcement_schedule(0.25)
+        >>> y.tolist()
+        [1.0, 1.3333333333333333, 2.0, 4.0]
+    """
+    ok = isinstance(dr, (int, float, np.integer, np.floating)) and not isinstance(dr, bool)
+    if not ok or not 0 < dr < 1:
+        raise ValueError(f"dr={dr!r}; expected a reinforcement increment in (0, 1)")
+    r = np.arange(round(1 / dr)) * dr
+    r = r[r < 1 - 1e-12]
+    return np.full(r.shape, np.inf), 1 / (1 - r)
+
+
+def scoping_schedule(gammas: Any, y: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scoping: the given gammas (rising, e.g. geometric), y fixed; (gammas, ys)."""
+    g = np.asarray(gammas, dtype=np.float64)
+    return _check_schedule(g, np.full(g.shape, float(y)))
+
+
+def pseudo_reinforcement_schedule(rhos: Any, x: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudo-reinforcement: gamma = atanh(rho^x), y = 1 + rho^(1 - 2x) / (1 - rho), rho in (0, 1).
+
+    Baldassi et al. PNAS 2016 (x = 1/2 by default: gamma = atanh sqrt(rho),
+    y = 1 + 1/(1 - rho)). Returns (gammas, ys).
+    """
+    rho = np.asarray(rhos, dtype=np.float64)
+    if rho.ndim != 1 or rho.size == 0 or np.any(rho <= 0) or np.any(rho >= 1):
+        raise ValueError(f"rhos={rho[:3].tolist()}...; expected a 1-d array of values in (0, 1)")
+    return _check_schedule(np.arctanh(rho**x), 1 + rho ** (1 - 2 * x) / (1 - rho))
+
+
+def focusing_bp(
+    n: int,
+    num_patterns: int,
+    schedule: tuple[Any, Any] | None = None,
+    *,
+    kappa: float = 0.0,
+    update: str = "gaussian",
+    max_sweeps: int = 100,
+    tol: float = 1e-4,
+    damping: float = 0.5,
+    scale: float = 0.1,
+) -> Algorithm:
+    """Focusing BP on the binary perceptron: BP with a focusing field under a (gamma, y) schedule.
+
+    Step s runs BP at (gamma_s, y_s) (the last entry repeated after the
+    schedule ends), with the focusing field
+    f_i = atanh[tanh(gamma) tanh((y - 1) atanh(tanh(gamma) tanh h_i))] and the
+    factor update of ``update``; the candidate solution is sign(H) (ties +1).
+    Baldassi et al., PNAS 113, E7655 (2016). One step is one focusing step of
+    up to ``max_sweeps`` sweeps; ``state.sweeps`` and ``solved_at`` count sweeps.
+
+    ``algo.init(key)``: messages ~ ``scale`` N(0, 1) (num_patterns, n); data
+    for ``algo.step`` / `landscape.algorithms.run` / `landscape.algorithms.solve`:
+    absorbed patterns (P, n), (sample, P, n) with ``samples=True``.
+
+    Measured (8 samples each, kappa = 0, the defaults: dr = 0.01, max_sweeps = 100,
+    tol = 1e-4, damping = 0.5, 100 steps): n = 201 solved 8, 8, 7 of 8 at
+    alpha = 0.5, 0.6, 0.7 (median solved_at 1100-1500 sweeps); n = 401 solved
+    8/8 at each (median 1300-2100 sweeps; 10-30 s on 2 CPU cores). Without
+    damping (0.0; max_sweeps = 50, tol = 1e-3) it solved 0/8 at n = 201,
+    alpha = 0.5, where damping 0.5 solved 8/8. A cheaper
+    budget, dr = 0.02, max_sweeps = 50, tol = 1e-3 (50 steps), solved 8/8 at
+    n = 201 and 401, alpha = 0.5 and 0.6. Pseudo-reinforcement (rho = 1 -
+    geomspace(0.9, 1e-3, 60)) and scoping (y = 7, gamma = geomspace(0.01, 20, 60))
+    each solved 8/8 at n = 201, alpha = 0.6.
+
+    Args:
+        n: number of weights, odd.
+        num_patterns: P (the messages have shape (P, n)).
+        schedule: ``(gammas, ys)`` of equal length (`reinforcement_schedule`,
+            `scoping_schedule`, `pseudo_reinforcement_schedule`); None is
+            ``reinforcement_schedule(0.01)``.
+        kappa: margin of the solution criterion Delta > kappa sqrt(n).
+        update: factor update, "gaussian" or "exact" (O(n^2) per factor).
+        max_sweeps: BP sweeps per focusing step at most.
+        tol: message tolerance (max |delta tanh u|).
+        damping: u <- damping u + (1 - damping) u_new, in [0, 1].
+        scale: standard deviation of the initial messages.
+
+    Example:
+        >>> import jax
+        >>> from landscape.algorithms import binary
+        >>> xi = binary.random_binary_patterns(jax.random.key(0), 51, 0.3)
+        >>> algo = focusing_bp(51, xi.shape[0], reinforcement_schedule(0.05))
+        >>> bool(binary.solve(algo, jax.random.key(1), xi, 20).solved)
+        True
+    """
+    n = check_odd(n)
+    num_patterns = check_positive_int(num_patterns, "num_patterns")
+    gammas, ys = _check_schedule(*(reinforcement_schedule() if schedule is None else schedule))
+    step = build_step(kappa=kappa, update=update, max_sweeps=max_sweeps, tol=tol, damping=damping)
+    g_arr, y_arr = jnp.asarray(gammas, _dtype()), jnp.asarray(ys, _dtype())
+
+    def init_fn(key, weights=None):
+        state = init(key, n, num_patterns, scale=scale)
+        if weights is not None:  # start focused on the given +-1 weights
+            state = state._replace(focusing=jnp.asarray(weights, state.focusing.dtype))
+        return state
+
+    def step_fn(key, state, data):
+        i = jnp.minimum(state.index, g_arr.shape[0] - 1)
+        return step(key, state, data, g_arr[i], y_arr[i])
+
+    def solved(state, data):  # noqa: ARG001
+        return state.solved
+
+    return Algorithm(init_fn, step_fn, solved)
