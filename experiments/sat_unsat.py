@@ -371,6 +371,28 @@ def _capacity(model: str, kappa: float) -> float | None:
     return None
 
 
+def _tree(run_dir: Path) -> bool:
+    """Whether the run's committee machines are tree ones (the config's default if unknown)."""
+    try:
+        return bool(runs.read_config(run_dir)["config"].get("tree", Config.tree))
+    except (FileNotFoundError, ValueError, KeyError):
+        return Config.tree
+
+
+def committee_capacities(ks) -> dict[int, float]:
+    """RS capacity of the tree committee machine with sign units (kappa = 0), per odd k.
+
+    `landscape.theory.committee_capacity(k=k)`: an overestimate (replica symmetry breaks
+    for k > 1), drawn as such beside the algorithms' success curves.
+    """
+    return {
+        int(k): float(
+            theory.committee_capacity(0.0, activation="sign", weights="spherical", k=int(k)).value
+        )
+        for k in ks
+    }
+
+
 def _inverse_gardner(alphas: np.ndarray) -> np.ndarray:
     """kappa_max(alpha), the inverse of Gardner's capacity curve (`theory.maximal_margin`)."""
     return np.array([float(theory.maximal_margin(float(a)).value) for a in alphas])
@@ -406,6 +428,12 @@ def plot(run_dir: Path) -> list[Path]:
             fine = np.linspace(min(r["alpha"] for r in rs), max(r["alpha"] for r in rs), 200)
             cover = [theory.cover_probability(n, round(a * n)) for a in fine]
             ax.plot(fine, cover, color=color, lw=0.8, ls=":")
+    if model == "committee" and kappa == 0 and _tree(run_dir):
+        ks = sorted({int(r["k"]) for r in rows})
+        for k, cap_k in committee_capacities(ks).items():
+            ax.axvline(cap_k, color="0.4", ls="-.", lw=0.8)
+            ax.text(cap_k, 0.5, f" k={k}", fontsize=7, rotation=90, va="center")
+        ax.plot([], [], color="0.4", ls="-.", lw=0.8, label="capacity, RS (an overestimate)")
     cap = _capacity(model, kappa)
     if cap is not None:
         ax.axvline(cap, color="k", ls="--", lw=1, label=rf"$\alpha_c({kappa:g})$={cap:.4g}")

@@ -49,6 +49,10 @@ def test_quick_binary_and_committee(tmp_path):
     rows = sat_unsat.run(committee, tmp_path / "c")
     assert rows[0]["p_sat"] == 1.0
     assert sat_unsat.plot(tmp_path / "c")
+    # the overlay: the finite-K RS capacity of sign units (K = 1 is Gardner's 2)
+    caps = sat_unsat.committee_capacities([1, 3])
+    assert abs(caps[1] - 2.0) < 1e-9
+    assert abs(caps[3] - 4.025192) < 1e-6
 
 
 @pytest.mark.parametrize(
