@@ -284,3 +284,23 @@ def test_solve_rejects_zeros_and_wrong_shape():
         algorithms.solve(algo, jax.random.key(0), xi, 2)
     with pytest.raises(ValueError, match="messages"):
         algorithms.solve(algo, jax.random.key(0), np.ones((4, 5)), 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("alpha", "entropy_rs"), [(0.3, 0.474829), (0.5, 0.314390)])
+def test_bp_entropy_matches_the_rs_entropy_at_large_n(alpha, entropy_rs):
+    """In the RS phase BP's free entropy at gamma = 0 is the RS entropy (n = 1001, 16 samples)."""
+    from landscape import theory
+
+    n, samples = 1001, 16
+    keys = jax.random.split(jax.random.key(11), samples)
+    xi = algorithms.random_binary_patterns(keys, n, alpha, samples=True)
+    res = local_entropy_bp(xi, jnp.ones((samples, n)), [0.0], samples=True)
+    converged = np.asarray(res.converged)[:, 0]
+    values = np.asarray(res.free_entropy, np.float64)[converged, 0]
+    assert values.size >= 16
+    np.testing.assert_allclose(
+        float(theory.binary_perceptron_entropy(alpha).value), entropy_rs, atol=1e-6
+    )
+    mean, stderr = values.mean(), values.std(ddof=1) / np.sqrt(values.size)
+    assert abs(mean - entropy_rs) <= 3 * stderr + 0.01
