@@ -33,7 +33,7 @@ import jax
 import numpy as np
 import optax
 
-from landscape import algorithms, data, flatness, losses, models, runs
+from landscape import algorithms, data, flatness, losses, models, runs, stats
 from landscape._util import check_positive_int
 from landscape.curvature import top_eigenpairs
 from landscape.models.committee import READOUTS
@@ -302,12 +302,9 @@ def plot(run_dir: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(5, 3.6))
         for r in (r for r in rows if r["problem"] == problem):
             curves = np.asarray(r["local_energy"], dtype=float)  # (seeds, S)
-            mean = curves.mean(axis=0)
-            err = (
-                curves.std(axis=0, ddof=1) / np.sqrt(len(curves))
-                if len(curves) > 1
-                else np.asarray(r["local_energy_stderr"][0])
-            )
+            mean, err, _ = stats.estimate(curves)
+            if len(curves) == 1:  # one seed: the stderr over its perturbation samples
+                err = np.asarray(r["local_energy_stderr"][0])
             test = np.asarray(r["test_error"], dtype=float)
             label = f"{r['algorithm']} (test {test.mean():.3f})"
             plots.errorbar(ax, np.asarray(r["sigmas"]), mean, err, label=label)

@@ -15,7 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from landscape import curvature, plots
+from landscape import curvature, plots, stats
 
 
 def explore_panel(ctx: Any, out_dir: Path) -> list[str]:
@@ -31,7 +31,7 @@ def explore_panel(ctx: Any, out_dir: Path) -> list[str]:
     dens = curvature.spectral_density_of(k_slq, op, num_steps=40, num_probes=4, per_device=2)
     lam = np.asarray(top.eigenvalues)
     per_probe = op.dim * np.sum(np.asarray(dens.weights) * np.asarray(dens.nodes), axis=1)
-    tr, tr_se = per_probe.mean(), per_probe.std(ddof=1) / np.sqrt(len(per_probe))
+    tr, tr_se, _ = stats.estimate(per_probe)
     nodes, weights = np.asarray(dens.nodes), np.asarray(dens.weights)
     negative = float(np.sum(weights * (nodes < -1e-3 * lam[0])) / weights.shape[0])
 

@@ -264,18 +264,13 @@ def committee_success(
 
     batches, states = jax.jit(jax.vmap(setup))(sample_keys)
 
-    def params_of(state):
-        # Replicated states are judged by their centre (the measured minimum).
-        return state.center if hasattr(state, "center") else state.params
-
-    @jax.jit
-    def vote_errors(states, batches):
-        return jax.vmap(lambda s, b: problem.errors(params_of(s), b))(states, batches)
-
+    # `algo.solved`: the vote of the measured minimum (the centre for replicated SGD) has
+    # zero training error; a sample counts as solved if that holds after any chunk.
+    solved_now = jax.jit(jax.vmap(algo.solved))
     solved = np.zeros(len(sample_keys), dtype=bool)
 
     def callback(done, state, info):  # noqa: ARG001
-        solved[:] |= np.asarray(vote_errors(state, batches)) == 0
+        solved[:] |= np.asarray(solved_now(state, batches))
 
     algorithms.run(
         algo,

@@ -108,19 +108,13 @@ def read_run(run_dir: str | os.PathLike, *, nested: bool = True) -> Run:
 
 
 def _read_results(path: Path) -> tuple[list[dict], int]:
-    """Complete rows and the number of lines after them (dropped, as a resume drops them)."""
+    """Complete rows (`runs.read_rows`, as a resume reads them) and the lines after them."""
     file = path / runs.RESULTS
     if not file.exists():
         return [], 0
+    rows = runs.read_rows(path)
     lines = [line for line in file.read_text().splitlines() if line.strip()]
-    rows = []
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            break
-        rows.append(row if isinstance(row, dict) else {"value": row})
-    return rows, len(lines) - len(rows)
+    return [r if isinstance(r, dict) else {"value": r} for r in rows], len(lines) - len(rows)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from landscape import parallel
-from landscape._util import as_key, check_positive_int
+from landscape._util import as_key, check_positive_int, is_concrete
 from landscape.algorithms.base import Algorithm
 from landscape.problem import Batch, check_batch
 
@@ -58,7 +58,7 @@ def _check_data(data: Any, has_sample_axis: bool) -> None:
                 f"data.x has shape {np.shape(data.x)} and data.y {np.shape(data.y)}; expected "
                 "a leading sample axis and the same number of examples in both"
             )
-        if not isinstance(data.x, jax.core.Tracer) and not np.all(np.isfinite(data.x)):
+        if is_concrete(data.x) and not np.all(np.isfinite(data.x)):
             raise ValueError("data.x contains NaN or inf; expected finite inputs")
         return
     check_batch(data, name="data")
@@ -123,9 +123,6 @@ def run(
     max_steps = check_positive_int(max_steps, "max_steps")
     steps_per_chunk = check_positive_int(steps_per_chunk, "steps_per_chunk")
     steps_per_chunk = min(steps_per_chunk, max_steps)
-    if samples:
-        per_device = parallel.resolve_per_device(per_device, jax.tree.leaves(state)[0].shape[0])
-        per_device = 1 if per_device is None else per_device
     chunk, solved = _compiled(algorithm, steps_per_chunk, samples, data_axis, per_device)
     num_chunks = -(-max_steps // steps_per_chunk)
     infos = []

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import parallel
-from landscape._util import check_positive_int
+from landscape._util import check_positive_int, is_concrete
 from landscape.exact.spherical import _check_patterns
 
 #: Largest n enumerated exactly (2^24 = 16.8 million weight vectors).
@@ -150,7 +150,7 @@ def enumerate_signs(
     if flat.ndim != 1:
         raise ValueError(f"reference has shape {flat.shape}; expected a vector (n,)")
     n = check_size(flat.shape[0], "n")
-    if not isinstance(flat, jax.core.Tracer) and not bool(np.all(np.abs(np.asarray(flat)) == 1)):
+    if is_concrete(flat) and not bool(np.all(np.abs(np.asarray(flat)) == 1)):
         raise ValueError("reference is not binary; expected every entry in {-1, +1}")
     block = block_size(block_elements, n)
     count = jax.jit(lambda f, x: _count(fn, f, x, block, shard=True))

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import parallel
-from landscape._util import as_key, check_params, check_positive_int
+from landscape._util import as_key, check_params, check_positive_int, is_concrete
 from landscape.stats import estimate
 
 NOISE_KINDS = ("multiplicative", "additive", "flip")
@@ -84,7 +84,7 @@ def _check(params, sigmas, noise) -> np.ndarray:
         if np.any(s > 1):
             raise ValueError(f"sigmas={s.tolist()} with noise='flip'; expected 0 <= sigma <= 1")
         for path, leaf in jax.tree_util.tree_leaves_with_path(params):
-            if isinstance(leaf, jax.core.Tracer):
+            if not is_concrete(leaf):
                 continue
             a = np.asarray(leaf)
             if not np.all(np.abs(a) == 1):

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landscape import parallel
+from landscape._util import is_concrete
 from landscape.paths.curves import Path
 from landscape.problem import Params
 
@@ -28,7 +29,7 @@ def check_ts(ts: Any, name: str = "ts") -> jax.Array:
     """Return ts as a 1-D array after checking (when concrete) that it lies in [0, 1]."""
     if np.ndim(ts) != 1 or np.shape(ts)[0] < 1:
         raise ValueError(f"{name} has shape {np.shape(ts)}; expected a 1-D array (T,) of t values")
-    if not isinstance(ts, jax.core.Tracer):
+    if is_concrete(ts):
         arr = np.asarray(ts)
         if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
             raise ValueError(
@@ -185,7 +186,7 @@ def barrier(values: Any, *, kind: str = "max_minus_mean_endpoints", ts: Any = No
         ts = check_ts(ts)
         if ts.shape[0] != num_t:
             raise ValueError(f"ts has {ts.shape[0]} points and values {num_t}; expected equal")
-        if not isinstance(ts, jax.core.Tracer):
+        if is_concrete(ts):
             arr = np.asarray(ts)
             if arr[0] != 0 or arr[-1] != 1 or np.any(np.diff(arr) <= 0):
                 raise ValueError(

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from landscape import stats
 from landscape.paths.evaluate import barrier as barrier_fn
 
 
@@ -39,9 +40,8 @@ def plot_profiles(
     for label, values in profiles.items():
         v = np.asarray(values, dtype=float)
         if v.ndim == 2:
-            mean = v.mean(axis=0)
-            if v.shape[0] > 1:
-                err = v.std(axis=0, ddof=1) / np.sqrt(v.shape[0])
+            mean, err, count = stats.estimate(v)
+            if count > 1:
                 ax.fill_between(ts, mean - err, mean + err, alpha=0.2)
         else:
             mean = v

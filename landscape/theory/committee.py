@@ -78,6 +78,7 @@ import numpy as np
 from jax import lax
 from scipy import special as scipy_special
 
+from landscape._util import x64
 from landscape.theory import gaussian as g
 from landscape.theory._validate import as_float64, check_range, float64, in_range, is_concrete
 from landscape.theory.binary import entropic_moments, first_sign_change, log_2cosh
@@ -324,35 +325,14 @@ def _binary_entropy_of_alpha(alpha, kappa, index):
 
 
 def _illinois(fn, lower, upper, *, xtol=1e-12, max_steps=100):
-    """Illinois root of ``fn`` on ``[lower, upper]`` with one call site of fn in the loop.
+    """Illinois root of ``fn`` on ``[lower, upper]``: ``(root, ok, steps)``, no derivatives.
 
-    (:func:`landscape.theory.gaussian.illinois_root` evaluates fn at five sites; with a
-    nested solve each is a copy in the compiled program.) Returns ``(root, ok, steps)``.
+    :func:`landscape.theory.gaussian.illinois_loop` with both end values from one
+    vmapped call, so a nested solve appears twice in the compiled program, not five
+    times as in :func:`~landscape.theory.gaussian.illinois_root`.
     """
     f_ends = jax.vmap(fn)(jnp.stack([lower, upper]))
-    bracket_ok = (f_ends[0] * f_ends[1] <= 0) & jnp.all(jnp.isfinite(f_ends))
-
-    def cond(state):
-        a, b, _, _, _, it = state
-        return (it < max_steps) & (jnp.abs(b - a) > xtol) & bracket_ok
-
-    def body(state):
-        a, b, fa, fb, side, it = state
-        c = (a * fb - b * fa) / (fb - fa)
-        inside = jnp.isfinite(c) & (c > jnp.minimum(a, b)) & (c < jnp.maximum(a, b))
-        c = jnp.where(inside, c, 0.5 * (a + b))
-        fc = fn(c)
-        keep_a = jnp.sign(fc) == jnp.sign(fb)
-        fa_new = jnp.where(keep_a & (side == 1), 0.5 * fa, fa)
-        fb_new = jnp.where(~keep_a & (side == -1), 0.5 * fb, fb)
-        a2 = jnp.where(keep_a, a, b)
-        fa2 = jnp.where(keep_a, fa_new, fb_new)
-        a2, fa2 = jnp.where(fc == 0, c, a2), jnp.where(fc == 0, fc, fa2)
-        return a2, c, fa2, fc, jnp.where(keep_a, 1, -1), it + 1
-
-    init = (lower, upper, f_ends[0], f_ends[1], jnp.asarray(0), jnp.asarray(0))
-    a, b, _, _, _, it = lax.while_loop(cond, body, init)
-    return b, bracket_ok & (jnp.abs(b - a) <= xtol) & jnp.isfinite(b), it
+    return g.illinois_loop(fn, lower, upper, f_ends[0], f_ends[1], xtol=xtol, max_steps=max_steps)
 
 
 @jax.jit
@@ -406,7 +386,7 @@ def finite_k_sign_cost(k: int, nodes: int = FINITE_K_NODES) -> float:
 
 
 def _finite_k_capacity(k: int) -> CommitteeCapacity:
-    with jax.enable_x64(True):
+    with x64():
         value = jnp.float64(1.0 / finite_k_sign_cost(k))
         one = jnp.ones((), jnp.float64)
         return CommitteeCapacity(value, one, one * jnp.inf, jnp.asarray(True), jnp.asarray(0))

@@ -212,29 +212,22 @@ def bracketed_root(
     return RootResult(x, converged, it)
 
 
-def illinois_root(
-    fn: Callable[[jax.Array, Any], jax.Array],
+def illinois_loop(
+    f: Callable[[jax.Array], jax.Array],
     lower: jax.Array,
     upper: jax.Array,
-    args: Any,
+    f_lower: jax.Array,
+    f_upper: jax.Array,
     *,
     xtol: float = 1e-13,
     max_steps: int = 100,
-) -> RootResult:
-    """Derivative-free bracketed root (Illinois variant of regula falsi).
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The Illinois iteration on ``[lower, upper]`` given the end values; ``(root, ok, steps)``.
 
-    For residuals that are expensive to differentiate inside a loop (a nested
-    solve). The bracket must hold a sign change. Implicit derivatives as in
-    :func:`bracketed_root` (one gradient of ``fn`` at the root, outside the loop).
-
-    Returns:
-        :class:`RootResult`; the root is NaN when not converged.
+    Regula falsi with the retained end's value halved when the same end is kept twice;
+    ``f`` has one call site inside the loop. ``ok``: the bracket held a sign change and
+    the iteration closed it to ``xtol``. No derivatives (see :func:`illinois_root`).
     """
-    args_ng = jax.tree_util.tree_map(lax.stop_gradient, args)
-    lower = lax.stop_gradient(lower)
-    upper = lax.stop_gradient(upper)
-    f = lambda x: fn(x, args_ng)
-    f_lower, f_upper = f(lower), f(upper)
     bracket_ok = (jnp.sign(f_lower) * jnp.sign(f_upper) <= 0) & jnp.isfinite(f_lower * f_upper)
 
     def cond(state):
@@ -260,7 +253,34 @@ def illinois_root(
 
     init = (lower, upper, f_lower, f_upper, jnp.asarray(0), jnp.asarray(0))
     a, b, _, _, _, it = lax.while_loop(cond, body, init)
-    converged = bracket_ok & (jnp.abs(b - a) <= xtol) & jnp.isfinite(b)
+    return b, bracket_ok & (jnp.abs(b - a) <= xtol) & jnp.isfinite(b), it
+
+
+def illinois_root(
+    fn: Callable[[jax.Array, Any], jax.Array],
+    lower: jax.Array,
+    upper: jax.Array,
+    args: Any,
+    *,
+    xtol: float = 1e-13,
+    max_steps: int = 100,
+) -> RootResult:
+    """Derivative-free bracketed root (Illinois variant of regula falsi).
+
+    For residuals that are expensive to differentiate inside a loop (a nested
+    solve). The bracket must hold a sign change. Implicit derivatives as in
+    :func:`bracketed_root` (one gradient of ``fn`` at the root, outside the loop).
+
+    Returns:
+        :class:`RootResult`; the root is NaN when not converged.
+    """
+    args_ng = jax.tree_util.tree_map(lax.stop_gradient, args)
+    lower = lax.stop_gradient(lower)
+    upper = lax.stop_gradient(upper)
+    f = lambda x: fn(x, args_ng)
+    b, converged, it = illinois_loop(
+        f, lower, upper, f(lower), f(upper), xtol=xtol, max_steps=max_steps
+    )
     x = lax.stop_gradient(b)
     slope = lax.stop_gradient(jax.grad(f)(x))
     x = x - fn(x, args) / slope

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from landscape._util import x64
 from landscape.theory import gaussian as g
 from landscape.theory._validate import as_float64, check_range, float64, in_range
 from landscape.theory.binary import first_sign_change, log_2cosh
@@ -168,7 +169,7 @@ def binary_transitions() -> tuple[float, float]:
     perfect generalisation, Gyorgyi 1990: 1.245); alpha_spinodal: the branch's residual
     ``E tanh(q_hat + sqrt(q_hat) z) - q`` touches zero (``F = dF/dq = 0``): ~1.49.
     """
-    with jax.enable_x64(True):
+    with x64():
         one = jnp.ones((), jnp.float64)
         res = jax.jit(g.illinois_root, static_argnums=(0,))(
             _branch_entropy, 1.1 * one, 1.4 * one, None
