@@ -8,8 +8,12 @@ build_step`` (likewise ``.gradient`` and ``.entropy_sgd``). ``solved(state, data
 thing for every algorithm: the measured minimum (the centre for replicated SGD) has zero
 training error on the full data.
 
-- `gradient`: GD/SGD through any optax optimizer (with optional norm reduction).
-- `replicated_sgd`: replicas coupled elastically to a centre (robust ensemble).
+- `gradient`: GD/SGD through any optax optimizer (with optional norm reduction);
+  ``sampling="epoch"`` for epoch-wise minibatches without replacement
+  (`batches_per_epoch`, `epoch_indices`), shared by the two below; `sgd` the
+  optimizer (momentum, Nesterov, weight decay, learning-rate drops).
+- `replicated_sgd`: replicas coupled elastically to a centre (robust ensemble),
+  with a geometric coupling schedule (`geometric_gamma`) and `replica_spread`.
 - `entropy_sgd`: SGD on the local entropy estimated by an inner Langevin loop.
 - `jamming_descent`: Geiger et al.'s protocol, Adam on the quadratic hinge of
   the unsatisfied patterns with a staircase learning rate.
@@ -41,11 +45,17 @@ from landscape.algorithms.focusing_bp import (
     scoping_schedule,
 )
 from landscape.algorithms.gradient import (
+    SAMPLINGS,
     GradientInfo,
     GradientState,
+    batches_per_epoch,
+    epoch_batch,
+    epoch_indices,
     gradient,
     minibatch,
     norm_reduction,
+    order_key,
+    sgd,
 )
 from landscape.algorithms.jamming import (
     JammingInfo,
@@ -60,10 +70,13 @@ from landscape.algorithms.replicated import (
     ReplicatedInfo,
     ReplicatedState,
     center_report,
+    geometric_gamma,
+    replica_spread,
     replicated_sgd,
 )
 
 __all__ = [
+    "SAMPLINGS",
     "Algorithm",
     "AnnealingInfo",
     "AnnealingState",
@@ -82,11 +95,15 @@ __all__ = [
     "ReplicatedInfo",
     "ReplicatedState",
     "UnsatisfiedHinge",
+    "batches_per_epoch",
     "binary_patterns",
     "center_report",
     "cp_r",
     "entropy_sgd",
+    "epoch_batch",
+    "epoch_indices",
     "focusing_bp",
+    "geometric_gamma",
     "gradient",
     "jamming_budget",
     "jamming_descent",
@@ -94,14 +111,17 @@ __all__ = [
     "minibatch",
     "never_solved",
     "norm_reduction",
+    "order_key",
     "pseudo_reinforcement_schedule",
     "random_binary_patterns",
     "reinforcement_schedule",
+    "replica_spread",
     "replicated_annealing",
     "replicated_sgd",
     "run",
     "sbpi",
     "scoping_schedule",
+    "sgd",
     "solve",
     "unsatisfied_hinge",
 ]

@@ -11,6 +11,18 @@ on its own minibatch, with c the replica mean or a separate centre variable,
 and gamma grows geometrically (scoping) so that the replicas collapse onto the
 centre. The centre is the minimum that is measured afterwards.
 
+Convention: the gradient of replica a is grad L_a + gamma (w_a - c). The
+authors' code (Pittorino et al. 2021, ``RobustNet``) adds the coupling loss
+g * mean_a |w_a - c|^2 to the mean replica loss, whose gradient per replica is
+2 g (w_a - c): their g is gamma / 2 here (gamma = 2 g).
+
+Stability: with heavy-ball momentum mu a quadratic direction of curvature h is
+stable only for lr * h < 2 (1 + mu) (Nesterov: lr * h < 2 (1 + mu) / (1 + 2 mu),
+earlier). The coupling adds curvature gamma to every direction of a replica
+(2 gamma to the mode where the replicas move against an explicit centre), so a
+run with lr * gamma_max above about 1 can diverge late, when gamma is largest;
+keep lr * gamma_max <= 1 unless the learning rate is decayed.
+
 The replica axis is vmapped and sharded over devices by
 `landscape.parallel.replica_map`; the centre is a collective mean that ignores
 padded replicas, so the trajectory does not depend on the number of devices.
@@ -30,10 +42,17 @@ import optax
 from landscape import parallel
 from landscape._util import as_key, check_positive_int
 from landscape.algorithms.base import Algorithm
-from landscape.algorithms.gradient import minibatch
+from landscape.algorithms.gradient import (
+    batches_per_epoch,
+    check_sampling,
+    epoch_batch,
+    minibatch,
+    order_key,
+)
 from landscape.problem import Batch, Problem
 
 _CENTERS = ("mean", "explicit")
+GAMMA_EVERY = ("step", "epoch")
 
 
 class ReplicatedState(NamedTuple):
@@ -46,7 +65,12 @@ class ReplicatedState(NamedTuple):
             explicit centre variable.
         center_opt_state: the optimizer state of the explicit centre (the
             initial state, unused, for ``center="mean"``).
-        gamma: the current coupling (scalar).
+        gamma: the coupling the next step uses (scalar; NaN before the first
+            step with ``gamma="auto"``).
+        step: steps taken (int32 scalar).
+        gamma0: the coupling at step 0 (set by the first step with ``gamma="auto"``).
+        order_key: one epoch-permutation key per replica (R,) for
+            ``sampling="epoch"``, else None.
     """
 
     params: Any
@@ -54,6 +78,9 @@ class ReplicatedState(NamedTuple):
     center: Any
     center_opt_state: Any
     gamma: jax.Array
+    step: Any = None
+    gamma0: Any = None
+    order_key: Any = None
 
 
 class ReplicatedInfo(NamedTuple):
@@ -66,6 +93,7 @@ class ReplicatedInfo(NamedTuple):
         replica_errors: mean over replicas of each replica's minibatch error.
         distance: mean squared replica-centre distance (1/R) sum_a |w_a - c|^2.
         gamma: the coupling used by this step.
+        spread: the relative spread sqrt(distance) / |c|.
     """
 
     center_loss: jax.Array
@@ -74,6 +102,7 @@ class ReplicatedInfo(NamedTuple):
     replica_errors: jax.Array
     distance: jax.Array
     gamma: jax.Array
+    spread: jax.Array
 
 
 class CenterReport(NamedTuple):
@@ -100,8 +129,68 @@ def check_gamma(gamma: float, gamma_growth: float, name: str = "gamma") -> None:
         raise ValueError(f"{name}_growth={gamma_growth!r}; expected a growth factor > 0")
 
 
+def check_schedule(
+    gamma: Any, gamma_growth: float, gamma_max: float, num_steps: int | None, name: str = "gamma"
+) -> None:
+    """ValueError for an inconsistent coupling schedule (see `geometric_gamma`).
+
+    With ``num_steps`` the schedule is geometric from gamma to a finite
+    gamma_max (gamma > 0, or "auto", and gamma_growth 1); without it gamma
+    grows by gamma_growth up to gamma_max >= gamma.
+    """
+    auto = isinstance(gamma, str)
+    if auto and gamma != "auto":
+        raise ValueError(f"{name}={gamma!r}; expected a number >= 0 or 'auto'")
+    check_gamma(1.0 if auto else gamma, gamma_growth, name)
+    if num_steps is None:
+        if not auto and not gamma_max >= gamma:
+            raise ValueError(f"{name}_max={gamma_max!r}; expected {name}_max >= {name}={gamma}")
+        return
+    check_positive_int(num_steps, "num_steps")
+    if gamma_growth != 1:
+        raise ValueError(
+            f"{name}_growth={gamma_growth!r} with num_steps={num_steps}; expected one schedule: "
+            f"a growth factor, or num_steps (geometric from {name} to {name}_max)"
+        )
+    if not (isinstance(gamma_max, (int, float, np.floating)) and 0 < gamma_max < math.inf):
+        raise ValueError(f"{name}_max={gamma_max!r}; expected a finite {name}_max > 0")
+    if not auto and not gamma > 0:
+        raise ValueError(f"{name}={gamma!r}; expected {name} > 0 for a geometric schedule")
+    if not auto and not gamma_max >= gamma:
+        raise ValueError(f"{name}_max={gamma_max!r}; expected {name}_max >= {name}={gamma}")
+
+
+def geometric_gamma(gamma0: Any, gamma_max: Any, update: Any, num_updates: int) -> jax.Array:
+    """The geometric coupling schedule: gamma0 (gamma_max / gamma0)^(u / (U - 1)).
+
+    Update u = 0 gives gamma0, u = U - 1 (and later) gives gamma_max; U = 1 is
+    constant gamma0. ``update`` may be traced; gamma_max / gamma0 < 1 decays.
+
+    Example:
+        >>> [round(float(geometric_gamma(0.1, 10.0, u, 3)), 4) for u in range(4)]
+        [0.1, 1.0, 10.0, 10.0]
+    """
+    gamma0 = jnp.asarray(gamma0)
+    if num_updates <= 1:
+        return gamma0
+    frac = jnp.minimum(jnp.asarray(update, gamma0.dtype), num_updates - 1) / (num_updates - 1)
+    return gamma0 * (jnp.asarray(gamma_max, gamma0.dtype) / gamma0) ** frac
+
+
 def _sq_norm(tree) -> jax.Array:
     return sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(tree))
+
+
+def replica_spread(state: ReplicatedState) -> jax.Array:
+    """Relative spread of the replicas around the centre, sqrt((1/R) sum_a |w_a - c|^2) / |c|.
+
+    A scalar from a state with leaves (R, ...) and centre c = ``state.center``;
+    vmap it over a leading sample axis. The replicas have collapsed onto the
+    centre when it is small (e.g. below 1e-2).
+    """
+    diff = jax.tree.map(lambda w, c: w - c[None], state.params, state.center)
+    num = jax.tree.leaves(state.params)[0].shape[0]
+    return jnp.sqrt(_sq_norm(diff) / num) / jnp.sqrt(_sq_norm(state.center))
 
 
 def init(
@@ -113,18 +202,26 @@ def init(
     gamma: float,
     center_optimizer: optax.GradientTransformation | None = None,
     model_init: Callable[[jax.Array], Any] | None = None,
+    first_replica: str = "draw",
+    sampling: str = "replacement",
 ) -> ReplicatedState:
     """The initial `ReplicatedState`: replicas at ``params``, or independent starts.
 
     With ``model_init=None`` every replica starts at ``params`` (one network, no
     replica axis) and the centre is ``params``. With a model's ``init``
-    function, replica a starts at ``model_init(split(fold_in(key, 1), R)[a])``
-    (independent draws; ``params`` only fixes the structure) and the centre at
-    their mean. Each replica's optimizer state is initialised at its start.
+    function and ``first_replica="draw"``, replica a starts at
+    ``model_init(split(fold_in(key, 1), R)[a])`` (``params`` only fixes the
+    structure); with ``first_replica="params"``, replica 0 starts at ``params``
+    and replica a >= 1 at ``model_init(fold_in(fold_in(key, 1), a))``. The
+    centre starts at the replica mean. Each replica's optimizer state is
+    initialised at its start. ``gamma`` may be NaN (set by the first step).
+    ``sampling="epoch"``: replica a's order key is ``order_key(key, a)``.
 
     Shapes: params any pytree; state.params leaves (replica, ...).
     """
     num_replicas = check_positive_int(num_replicas, "num_replicas")
+    check_sampling(sampling)
+    key = as_key(key)
     center_opt = center_optimizer if center_optimizer is not None else optimizer
     if model_init is None:
         replicas = jax.tree.map(
@@ -132,12 +229,97 @@ def init(
         )
         c = jax.tree.map(jnp.asarray, params)
     else:
-        keys = jax.random.split(jax.random.fold_in(as_key(key), 1), num_replicas)
-        replicas = jax.vmap(model_init)(keys)
+        if first_replica == "draw":
+            keys = jax.random.split(jax.random.fold_in(key, 1), num_replicas)
+            replicas = jax.vmap(model_init)(keys)
+        elif first_replica == "params":
+            base = jax.random.fold_in(key, 1)
+            keys = jax.vmap(lambda a: jax.random.fold_in(base, a))(jnp.arange(1, num_replicas))
+            others = jax.vmap(model_init)(keys)
+            replicas = jax.tree.map(
+                lambda p, o: jnp.concatenate([jnp.asarray(p)[None], o.astype(p.dtype)]),
+                params,
+                others,
+            )
+        else:
+            raise ValueError(f"first_replica={first_replica!r}; expected 'draw' or 'params'")
         c = jax.tree.map(lambda a: jnp.mean(a, axis=0), replicas)
     opt_state = jax.vmap(optimizer.init)(replicas)
     dtype = jnp.result_type(*jax.tree.leaves(params))
-    return ReplicatedState(replicas, opt_state, c, center_opt.init(c), jnp.asarray(gamma, dtype))
+    g = jnp.asarray(gamma, dtype)
+    okeys = None
+    if sampling == "epoch":
+        okeys = jax.vmap(lambda a: order_key(key, a))(jnp.arange(num_replicas))
+    return ReplicatedState(
+        replicas, opt_state, c, center_opt.init(c), g, jnp.zeros((), jnp.int32), g, okeys
+    )
+
+
+def _build_kernel(
+    problem, optimizer, num_replicas, center, center_optimizer, batch_size, shard, sampling
+):
+    """The step with ``(key, state, data, gamma, auto)``; ``auto`` sets gamma by the formula."""
+    center_opt = center_optimizer if center_optimizer is not None else optimizer
+
+    def per_replica(k, okey, params, opt_state, c, g, auto, step, data, mean):
+        if sampling == "epoch":
+            batch = epoch_batch(okey, step, data, batch_size)
+        else:
+            batch = minibatch(k, data, batch_size)
+        loss, grads = jax.value_and_grad(problem.loss)(params, batch)
+        errors = problem.errors(params, batch)
+        diff = jax.tree.map(jnp.subtract, params, c)
+        stats = mean((loss, errors, _sq_norm(diff)))
+        # gamma="auto": gamma0 = 2 L / mean_a |w_a - c|^2 (Pittorino et al. 2021)
+        g = jnp.where(auto, 2.0 * stats[0] / stats[2], g).astype(g.dtype)
+        grads = jax.tree.map(lambda gr, d: gr + g * d, grads, diff)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        mean_old = mean(params) if center == "explicit" else None
+        new_center = mean(new_params) if center == "mean" else None
+        return new_params, opt_state, stats, mean_old, new_center, g
+
+    mapped = parallel.replica_map(
+        per_replica, in_axes=(0, 0, 0, 0, None, None, None, None, None), shard=shard
+    )
+
+    def kernel(key, state: ReplicatedState, data: Batch, gamma, auto):
+        k_rep, k_center = jax.random.split(key)
+        keys = jax.vmap(lambda a: jax.random.fold_in(k_rep, a))(jnp.arange(num_replicas))
+        okeys = keys if state.order_key is None else state.order_key
+        step = jnp.zeros((), jnp.int32) if state.step is None else state.step
+        c = state.center
+        center_batch = minibatch(k_center, data, batch_size)
+        center_loss = problem.loss(c, center_batch)
+        center_errors = problem.errors(c, center_batch)
+        dtype = jnp.result_type(*jax.tree.leaves(c))
+        g_in = jnp.asarray(gamma, dtype)
+        params, opt_state, stats, mean_old, new_center, g_used = mapped(
+            keys, okeys, state.params, state.opt_state, c, g_in, jnp.asarray(auto), step, data
+        )
+        first = lambda tree: jax.tree.map(lambda x: x[0], tree)
+        loss, errors, distance = first(stats)
+        g_used = g_used[0]
+        center_opt_state = state.center_opt_state
+        if center == "mean":
+            new_center = first(new_center)
+        else:
+            mean_old = first(mean_old)
+            grad_c = jax.tree.map(lambda ci, mi: g_used * (ci - mi), c, mean_old)
+            updates, center_opt_state = center_opt.update(grad_c, center_opt_state, c)
+            new_center = optax.apply_updates(c, updates)
+        spread = jnp.sqrt(distance) / jnp.sqrt(_sq_norm(c))
+        info = ReplicatedInfo(center_loss, center_errors, loss, errors, distance, g_used, spread)
+        new_state = state._replace(
+            params=params,
+            opt_state=opt_state,
+            center=new_center,
+            center_opt_state=center_opt_state,
+            step=None if state.step is None else state.step + 1,
+        )
+        return new_state, info
+
+    return kernel
 
 
 def build_step(
@@ -149,60 +331,31 @@ def build_step(
     center_optimizer: optax.GradientTransformation | None = None,
     batch_size: int | None = None,
     shard: bool = True,
+    sampling: str = "replacement",
 ) -> Callable[..., tuple[ReplicatedState, ReplicatedInfo]]:
     """The replicated-SGD step ``step(key, state, data, gamma) -> (state, info)``.
 
     The coupling ``gamma`` is an argument (a scalar, traced or not), so a
     schedule can be scanned or vmapped; the step leaves ``state.gamma`` as it
-    was (the constructor `replicated_sgd` keeps its scoping schedule there).
-    Replica a follows ``optimizer`` on grad L_B(w_a) + gamma (w_a - c) with
-    minibatch B from ``fold_in(key_replicas, a)``; see `replicated_sgd`.
+    was (the constructor `replicated_sgd` keeps its scoping schedule there) and
+    advances ``state.step``. Replica a follows ``optimizer`` on
+    grad L_B(w_a) + gamma (w_a - c), its minibatch B drawn from
+    ``fold_in(key_replicas, a)`` (``sampling="replacement"``) or batch
+    ``state.step`` of its own epoch-wise stream ``state.order_key[a]``
+    (``"epoch"``); see `replicated_sgd`.
     """
     num_replicas = check_positive_int(num_replicas, "num_replicas")
     if center not in _CENTERS:
         raise ValueError(f"center={center!r}; expected one of {_CENTERS}")
     if batch_size is not None:
         check_positive_int(batch_size, "batch_size")
-    center_opt = center_optimizer if center_optimizer is not None else optimizer
+    check_sampling(sampling)
+    kernel = _build_kernel(
+        problem, optimizer, num_replicas, center, center_optimizer, batch_size, shard, sampling
+    )
 
-    def per_replica(k, params, opt_state, c, g, data, mean):
-        batch = minibatch(k, data, batch_size)
-        loss, grads = jax.value_and_grad(problem.loss)(params, batch)
-        errors = problem.errors(params, batch)
-        diff = jax.tree.map(jnp.subtract, params, c)
-        grads = jax.tree.map(lambda gr, d: gr + g * d, grads, diff)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
-        stats = mean((loss, errors, _sq_norm(diff)))
-        mean_old = mean(params) if center == "explicit" else None
-        new_center = mean(new_params) if center == "mean" else None
-        return new_params, opt_state, stats, mean_old, new_center
-
-    mapped = parallel.replica_map(per_replica, in_axes=(0, 0, 0, None, None, None), shard=shard)
-
-    def step(key, state: ReplicatedState, data: Batch, gamma):
-        k_rep, k_center = jax.random.split(key)
-        keys = jax.vmap(lambda a: jax.random.fold_in(k_rep, a))(jnp.arange(num_replicas))
-        c = state.center
-        center_batch = minibatch(k_center, data, batch_size)
-        center_loss = problem.loss(c, center_batch)
-        center_errors = problem.errors(c, center_batch)
-        params, opt_state, stats, mean_old, new_center = mapped(
-            keys, state.params, state.opt_state, c, gamma, data
-        )
-        first = lambda tree: jax.tree.map(lambda x: x[0], tree)
-        loss, errors, distance = first(stats)
-        center_opt_state = state.center_opt_state
-        if center == "mean":
-            new_center = first(new_center)
-        else:
-            mean_old = first(mean_old)
-            grad_c = jax.tree.map(lambda ci, mi: gamma * (ci - mi), c, mean_old)
-            updates, center_opt_state = center_opt.update(grad_c, center_opt_state, c)
-            new_center = optax.apply_updates(c, updates)
-        info = ReplicatedInfo(center_loss, center_errors, loss, errors, distance, gamma)
-        new_state = ReplicatedState(params, opt_state, new_center, center_opt_state, state.gamma)
-        return new_state, info
+    def step(key, state, data, gamma):
+        return kernel(key, state, data, gamma, False)
 
     return step
 
@@ -212,50 +365,88 @@ def replicated_sgd(
     optimizer: optax.GradientTransformation,
     num_replicas: int,
     *,
-    gamma: float,
+    gamma: float | str,
     gamma_growth: float = 1.0,
     gamma_max: float = math.inf,
+    num_steps: int | None = None,
+    gamma_every: str = "step",
     center: str = "mean",
     center_optimizer: optax.GradientTransformation | None = None,
     batch_size: int | None = None,
     shard: bool = True,
     independent_starts: bool = False,
+    independent_replicas: bool = False,
+    sampling: str = "replacement",
 ) -> Algorithm:
     """Replicated SGD: R replicas, each on its own minibatch, coupled elastically to a centre.
 
-    Replica a follows ``optimizer`` on grad L_B(w_a) + gamma (w_a - c), with
-    minibatch B drawn from ``fold_in(key_replicas, a)``. ``center="mean"``:
-    c = (1/R) sum_a w_a, a collective mean over the replica axis.
-    ``center="explicit"``: c is its own variable moved by the same coupling,
-    grad_c = gamma (c - (1/R) sum_a w_a) (the gradient of
-    (gamma/2) sum_a |w_a - c|^2 divided by R, so its step does not grow with
-    R), through ``center_optimizer`` (default: ``optimizer``). After every step
-    gamma <- min(gamma * gamma_growth, gamma_max) (scoping). ``gamma=0`` gives
-    R independent SGD runs, the control.
+    Replica a follows ``optimizer`` on grad L_B(w_a) + gamma (w_a - c) (the
+    authors' coupling g * mean_a |w_a - c|^2 is gamma = 2 g), its minibatch
+    drawn from ``fold_in(key_replicas, a)`` or, with ``sampling="epoch"``, the
+    next batch of its own epoch-wise pass (order key ``order_key(init key, a)``).
+    ``center="mean"``: c = (1/R) sum_a w_a, a collective mean over the replica
+    axis. ``center="explicit"``: c is its own variable, starting at the replica
+    mean and moved by the coupling, grad_c = gamma (c - (1/R) sum_a w_a) (the
+    gradient of (gamma/2) sum_a |w_a - c|^2 divided by R, so its step does not
+    grow with R; the authors' code moves it R times faster), through
+    ``center_optimizer`` (default: ``optimizer``). ``gamma=0`` gives R
+    independent SGD runs, the control.
 
-    ``init(key, params)`` (`init`) starts every replica at ``params`` (one
-    network, no replica axis), or with ``independent_starts=True`` draws
-    replica a from ``problem.model.init`` (keys ``split(fold_in(key, 1), R)``)
-    with the centre at their mean. ``solved`` holds when the centre has zero
-    training error on the full data (the centre is the minimum that is
-    measured; see `center_report`). The step is `build_step`'s with gamma
-    taken from the state. Baldassi et al., PNAS 2016; Pittorino et al., ICLR
-    2021.
+    The coupling schedule (``info.gamma`` is the value each step used):
+
+    - ``num_steps`` given (the run's total steps, as passed to `run`):
+      geometric from ``gamma`` to ``gamma_max`` (`geometric_gamma`).
+      ``gamma_every="step"``: step t uses gamma (gamma_max/gamma)^(t/(T-1));
+      ``"epoch"``: constant within an epoch of nb = `batches_per_epoch` steps,
+      epoch e = t // nb uses gamma (gamma_max/gamma)^(e/(E-1)) with
+      E = ceil(T / nb). The first step uses gamma, the last gamma_max. The
+      authors (Pittorino et al. 2021) grow g per epoch by a total factor
+      ``gmax`` (1e4 in their defaults): gamma_max = gmax * gamma here.
+    - ``num_steps=None``: gamma <- min(gamma * gamma_growth, gamma_max) after
+      every step (``gamma_every="epoch"``: after every epoch).
+    - ``gamma="auto"``: gamma0 = 2 L / ((1/R) sum_a |w_a - c|^2) at the start
+      (the authors' choice g0 = L / mean distance, balancing the data and
+      coupling losses), L the mean over replicas of each replica's loss on its
+      first minibatch (the authors take the full training loss; at the start
+      the minibatch mean estimates it). Set by the first step
+      (``state.gamma0``); needs distinct starts.
+
+    Starts, ``init(key, params)`` (`init`): every replica at ``params`` (one
+    network, no replica axis); ``independent_replicas=True``: replica 0 at
+    ``params`` (so when ``params`` is the network SGD starts from, replica 0
+    starts exactly there) and replica a >= 1 at its own draw
+    ``problem.model.init(fold_in(fold_in(key, 1), a))``;
+    ``independent_starts=True``: every replica its own draw
+    ``problem.model.init(split(fold_in(key, 1), R)[a])``. The centre starts at
+    the replica mean. ``solved`` holds when the centre has zero training error
+    on the full data (the centre is the minimum that is measured; see
+    `center_report`, and `replica_spread` for how far the replicas are from it).
+
+    Stability (see the module docstring): the coupling adds curvature gamma
+    (2 gamma with an explicit centre); heavy-ball momentum mu diverges for
+    lr * curvature > 2 (1 + mu), Nesterov earlier; keep lr * gamma_max <= 1
+    unless the learning rate decays. Baldassi et al., PNAS 2016; Pittorino et
+    al., ICLR 2021.
 
     Shapes: state.params leaves (replica, ...); data a shared Batch (P, ...).
 
     Args:
         problem: the model and loss.
-        optimizer: any optax optimizer, one copy of its state per replica.
+        optimizer: any optax optimizer (e.g. `sgd`), one copy of its state per replica.
         num_replicas: R >= 1.
-        gamma: the initial coupling, >= 0.
-        gamma_growth: factor applied to gamma after every step (> 0; 1 = fixed).
-        gamma_max: a cap on gamma (keeps lr * gamma inside the stable range).
+        gamma: the initial coupling, >= 0 (> 0 with ``num_steps``), or "auto".
+        gamma_growth: factor applied to gamma after every step or epoch (> 0; 1 =
+            fixed), without ``num_steps``.
+        gamma_max: the final coupling with ``num_steps``; else a cap on gamma.
+        num_steps: the number of steps of the run, for the geometric schedule.
+        gamma_every: "step" or "epoch": when gamma changes.
         center: "mean" or "explicit".
         center_optimizer: the explicit centre's optimizer (default ``optimizer``).
         batch_size: minibatch size per replica (None: full batch).
         shard: split the replica axis over devices (`parallel.replica_map`).
-        independent_starts: draw every replica's start from the model's init.
+        independent_starts: every replica its own draw from the model's init.
+        independent_replicas: replica 0 at ``params``, the others own draws.
+        sampling: "replacement" or "epoch" (see `landscape.algorithms.gradient`).
 
     Example:
         >>> import jax, optax
@@ -269,18 +460,28 @@ def replicated_sgd(
         ((3, 20), ())
     """
     num_replicas = check_positive_int(num_replicas, "num_replicas")
-    check_gamma(gamma, gamma_growth)
-    if not gamma_max >= gamma:
-        raise ValueError(f"gamma_max={gamma_max!r}; expected gamma_max >= gamma={gamma}")
-    kernel = build_step(
-        problem,
-        optimizer,
-        num_replicas,
-        center=center,
-        center_optimizer=center_optimizer,
-        batch_size=batch_size,
-        shard=shard,
+    check_schedule(gamma, gamma_growth, gamma_max, num_steps)
+    if gamma_every not in GAMMA_EVERY:
+        raise ValueError(f"gamma_every={gamma_every!r}; expected one of {GAMMA_EVERY}")
+    if independent_starts and independent_replicas:
+        raise ValueError(
+            "independent_starts=True and independent_replicas=True; expected at most one"
+        )
+    auto = gamma == "auto"
+    if auto and not (independent_starts or independent_replicas):
+        raise ValueError(
+            "gamma='auto' with every replica at one point (zero distance); expected "
+            "independent_replicas=True or independent_starts=True"
+        )
+    if batch_size is not None:
+        check_positive_int(batch_size, "batch_size")
+    if center not in _CENTERS:
+        raise ValueError(f"center={center!r}; expected one of {_CENTERS}")
+    check_sampling(sampling)
+    kernel = _build_kernel(
+        problem, optimizer, num_replicas, center, center_optimizer, batch_size, shard, sampling
     )
+    model_init = problem.model.init if (independent_starts or independent_replicas) else None
 
     def init_fn(key, params):
         return init(
@@ -288,15 +489,33 @@ def replicated_sgd(
             params,
             optimizer,
             num_replicas,
-            gamma=gamma,
+            gamma=math.nan if auto else gamma,
             center_optimizer=center_optimizer,
-            model_init=problem.model.init if independent_starts else None,
+            model_init=model_init,
+            first_replica="params" if independent_replicas else "draw",
+            sampling=sampling,
         )
 
     def step(key, state: ReplicatedState, data: Batch):
-        new_state, info = kernel(key, state, data, state.gamma)
-        new_gamma = jnp.minimum(state.gamma * gamma_growth, gamma_max).astype(state.gamma.dtype)
-        return new_state._replace(gamma=new_gamma), info
+        nb = batches_per_epoch(data.y.shape[0], batch_size)
+        t = state.step
+        per_epoch = gamma_every == "epoch"
+        if num_steps is not None:
+            updates = -(-num_steps // nb) if per_epoch else num_steps
+            update = lambda s: s // nb if per_epoch else s
+            g = geometric_gamma(state.gamma0, gamma_max, update(t), updates)
+        else:
+            g = state.gamma
+        auto_now = (t == 0) if auto else False
+        new_state, info = kernel(key, state, data, g, auto_now)
+        gamma0 = jnp.where(auto_now, info.gamma, state.gamma0) if auto else state.gamma0
+        if num_steps is not None:
+            nxt = geometric_gamma(gamma0, gamma_max, update(t + 1), updates)
+        else:
+            grown = jnp.minimum(info.gamma * gamma_growth, gamma_max)
+            nxt = jnp.where((t + 1) % nb == 0, grown, info.gamma) if per_epoch else grown
+        dtype = state.gamma.dtype
+        return new_state._replace(gamma=nxt.astype(dtype), gamma0=gamma0.astype(dtype)), info
 
     def solved(state, data):
         return problem.errors(state.center, data) == 0

@@ -1,6 +1,7 @@
 """Curvature of the loss: Hessian- and Gauss-Newton-vector products and their spectra.
 
-Top eigenpairs (thick-restart Lanczos), trace (Hutchinson, Hutch++), spectral
+Top eigenpairs (thick-restart Lanczos), trace (Hutchinson, Hutch++; the
+rescaling-invariant ``tr(diag(w) H diag(w))``, `invariant_trace`), spectral
 density (stochastic Lanczos quadrature), per-layer blocks (``params_filter``)
 and the Riemannian Hessian on the sphere; the dense Hessian's full spectrum
 (``dense_hessian_spectrum``) for small models. Linear algebra works on flat
@@ -27,7 +28,14 @@ from landscape.curvature.operators import (
     spherical_hessian,
 )
 from landscape.curvature.plots import plot_spectral_density
-from landscape.curvature.trace import Estimate, trace, trace_of
+from landscape.curvature.trace import (
+    Estimate,
+    invariant_trace,
+    scaled_operator,
+    trace,
+    trace_of,
+    weight_norms,
+)
 
 __all__ = [
     "Eigenpairs",
@@ -40,11 +48,13 @@ __all__ = [
     "gauss_newton_operator",
     "hessian_operator",
     "hvp",
+    "invariant_trace",
     "lanczos",
     "linear_operator",
     "path_contains",
     "plot_spectral_density",
     "ritz_nodes_weights",
+    "scaled_operator",
     "spectral_density",
     "spectral_density_of",
     "spherical_hessian",
@@ -53,4 +63,5 @@ __all__ = [
     "top_eigenpairs_of",
     "trace",
     "trace_of",
+    "weight_norms",
 ]

@@ -45,7 +45,10 @@ class LocalEnergy(NamedTuple):
 def perturb(key: jax.Array, params: Any, sigma: jax.Array, noise: str = "multiplicative") -> Any:
     """One perturbation of ``params`` of size ``sigma``; leaf i draws from ``fold_in(key, i)``.
 
-    - ``"multiplicative"``: w_i -> w_i (1 + sigma z_i), z ~ N(0, 1);
+    - ``"multiplicative"``: w_i -> w_i (1 + sigma z_i), z ~ N(0, 1), on every
+      leaf, biases included; a zero weight (e.g. a zero-initialised bias) stays
+      zero, and the noise is relative, so rescaling a ReLU layer by a and the
+      next by 1/a leaves the local energy unchanged;
     - ``"additive"``: w -> w + sigma z |w_layer| / sqrt(n_layer), per leaf (layer);
     - ``"flip"``: each +-1 weight flips sign independently with probability sigma
       (u_i ~ U(0, 1), flipped where u_i < sigma).
@@ -139,8 +142,10 @@ def local_energy(
     """The local energy curve of a minimum: mean of fn(perturbed params) at every sigma.
 
     delta(sigma) = E_z[fn(w ~ sigma z, batch)] - fn(w, batch) with the noise of
-    `perturb` (multiplicative, additive per layer, or sign flips of binary
-    weights). Baldassi, Pittorino & Zecchina, PNAS 2020. The S x M
+    `perturb` (multiplicative on every leaf, biases included, zero weights
+    staying zero; additive per layer; or sign flips of binary weights). For
+    multiplicative noise and small sigma, delta ~ (sigma^2 / 2) tr(diag(w) H diag(w))
+    (`landscape.curvature.invariant_trace`). Baldassi, Pittorino & Zecchina, PNAS 2020. The S x M
     (sigma, sample) pairs are one flat axis mapped by `parallel.sharded_vmap`
     (split over devices); sample m uses ``fold_in(key, m)`` at every sigma
     (common random numbers). ``stderr`` is the standard error over the M
