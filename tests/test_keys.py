@@ -78,6 +78,9 @@ CASES = {
     "curvature.trace": lambda k: (
         curvature.trace(k, MLP_LOSS, MLP_PARAMS, MLP_BATCH, num_matvecs=12).mean
     ),
+    "curvature.invariant_trace": lambda k: (
+        curvature.invariant_trace(k, MLP_LOSS, MLP_PARAMS, MLP_BATCH, num_matvecs=12).mean
+    ),
     "curvature.spectral_density": lambda k: (
         curvature.spectral_density(
             k, MLP_LOSS, MLP_PARAMS, MLP_BATCH, num_steps=4, num_probes=2
