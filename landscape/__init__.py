@@ -6,8 +6,9 @@ measurements of those parameters (`curvature`, `flatness`, `paths`,
 `jamming`) -> run directories (`runs`) and figures (`plots`); `theory` gives
 the replica predictions drawn beside the numbers, and `exact` the exact answers
 (certified SAT/UNSAT, enumeration, minima to machine precision) the tests and
-the stochastic algorithms are judged against. `parallel` alone knows about
-devices.
+the stochastic algorithms are judged against. `energy` explores a loss as an
+energy landscape (minima, saddles, disconnectivity graphs). `parallel` alone
+knows about devices.
 
 Importing this package imports neither matplotlib nor scikit-learn.
 """
@@ -16,6 +17,7 @@ from landscape import (
     algorithms,
     curvature,
     data,
+    energy,
     exact,
     flatness,
     jamming,

@@ -1,4 +1,4 @@
-"""Data sets: random patterns, teacher-student, Gaussian mixtures, digits, files.
+"""Data sets: random patterns, teacher-student, Gaussian mixtures, noisy XOR, digits, files.
 
 Every generator returns a `landscape.problem.Batch` of arrays, passed to compiled
 functions as arguments. Binary tasks have labels in {-1, +1}; multi-class tasks
@@ -10,6 +10,7 @@ from landscape.data._digits import reduced_digits
 from landscape.data.files import load
 from landscape.data.synthetic import (
     gaussian_mixture,
+    noisy_xor,
     num_patterns,
     random_patterns,
     teacher_student,
@@ -19,6 +20,7 @@ __all__ = [
     "digits",
     "gaussian_mixture",
     "load",
+    "noisy_xor",
     "num_patterns",
     "random_patterns",
     "reduced_digits",

@@ -1,9 +1,10 @@
-"""Synthetic data: random patterns, teacher-student, Gaussian mixtures."""
+"""Synthetic data: random patterns, teacher-student, Gaussian mixtures, noisy XOR."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from landscape._util import check_positive_int
 from landscape.problem import Batch, Model, Params
@@ -107,3 +108,35 @@ def gaussian_mixture(
     y = jax.random.rademacher(ky, (p,), dtype=jnp.float32)
     x = y[:, None] * mu[None, :] + noise * jax.random.normal(kz, (p, n))
     return Batch(x, y)
+
+
+def noisy_xor(points_per_corner: int = 10, noise: float = 0.4, seed: int = 0) -> Batch:
+    """The 2-D XOR task: Gaussian clouds at the four corners (+-1, +-1), labels +-1 by XOR.
+
+    ``x = c + noise z`` with corner ``c`` in {(1, 1), (-1, -1)} (label -1) or
+    {(1, -1), (-1, 1)} (label +1), ``z ~ N(0, I_2)``, ``points_per_corner`` per
+    corner in the corner order (1, 1), (1, -1), (-1, 1), (-1, -1); labels
+    ``y = -sign(c_1 c_2)`` are the targets of the squared error
+    (`landscape.losses.squared`) and the classes of a binary model. The data
+    are fixed by the integer ``seed`` (NumPy's generator), so a study's data
+    set does not depend on its keys (Ballard et al., PCCP 2017, use the same
+    task for the landscape of a 2-4-1 network).
+
+    Shapes: x (4 points_per_corner, 2) float32, y (4 points_per_corner,) float32.
+
+    Example:
+        >>> batch = noisy_xor(points_per_corner=2)
+        >>> batch.x.shape, batch.y.tolist()
+        ((8, 2), [-1.0, -1.0, 1.0, 1.0, 1.0, 1.0, -1.0, -1.0])
+    """
+    points_per_corner = check_positive_int(points_per_corner, "points_per_corner")
+    if not noise >= 0:
+        raise ValueError(f"noise={noise}; expected a noise level >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed={seed!r}; expected an integer")
+    corners = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    centres = np.repeat(corners, points_per_corner, axis=0)
+    z = np.random.default_rng(seed).standard_normal(centres.shape)
+    x = centres + noise * z
+    y = -centres[:, 0] * centres[:, 1]
+    return Batch(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32))
