@@ -23,8 +23,10 @@ quenches, the Good-Turing saturation estimate (minima seen once / quenches: the
 estimated probability that the next quench finds a new minimum; near 0 means the
 search is saturated), the fraction of quenches ending in the global minimum, the
 index-1 saddles found, barrier heights (saddle energy minus the global minimum on
-the path found), and how many minima the graph drops because no saddle joins them
-to the global minimum.
+the path found), how many minima the graph drops because no saddle joins them
+to the global minimum, and for the perceptron how many minima sit on the quadratic
+hinge's kink (a stability within 1e-8 of kappa, ``near_kink``: there the energy is
+only C1).
 
 Command: ``landscape run energy-landscape [--quick] [--set problem=perceptron]``.
 Expected figure: one disconnectivity graph per point; for XOR the count of distinct
@@ -147,7 +149,6 @@ def explore(config: Config, problem: Problem, train, l2: float, key, symmetry_of
     """Basin hopping, then the connect loop from the global minimum; returns the database."""
     init_key, hop_key = jax.random.split(key)
     flat = problem_energy(problem, problem.model.init(init_key), train, l2=l2)
-    symmetry = symmetry_of(flat)
     database = basin_hopping(
         flat.energy_fn,
         flat.x0,
@@ -156,19 +157,35 @@ def explore(config: Config, problem: Problem, train, l2: float, key, symmetry_of
         num_hops=config.hops,
         temperature=config.temperature,
         step_size=config.step_size,
-        symmetry=symmetry,
+        symmetry=symmetry_of(flat),
         path=path / "hopping",
     )
-    for j in range(1, min(config.connections + 1, len(database.energies))):
-        # connect() may add minima (ids shift): join the j-th lowest of the hopping
-        # minima, found again by its coordinates, to the global minimum.
-        database = connect(flat.energy_fn, database, 0, j)
+    # The lowest hopping minima, remembered by coordinates: connect() adds the minima
+    # its descents reach, which shifts the ids of the ones above them.
+    targets = [
+        (database.coordinates[j], database.energies[j])
+        for j in range(1, min(config.connections + 1, len(database.energies)))
+    ]
+    for x, e in targets:
+        j = database.find(x, e)
+        if j is not None and j != 0:
+            database = connect(flat.energy_fn, database, 0, j)
     database.save(path / "database")
-    return database
+    return database, flat
 
 
-def summarise(database: MinimaDatabase) -> dict:
-    """Counts, saturation, global-minimum fraction, saddles, barriers, dropped minima."""
+def joins_global_minimum(database: MinimaDatabase) -> bool:
+    """Whether some transition state has the global minimum (id 0) as an end."""
+    return bool(np.any(np.asarray(database.transition_states.minima) == 0))
+
+
+def summarise(database: MinimaDatabase, flat=None) -> dict:
+    """Counts, saturation, global-minimum fraction, saddles, barriers, dropped minima.
+
+    With ``flat`` (a `FlatEnergy` with a quadratic-hinge kink), also the number of
+    minima with a stability within 1e-8 of kappa (``near_kink``: there the energy is
+    only C1 and the Hessian index is one-sided).
+    """
     counts = np.asarray(database.counts)
     quenches = int(database.num_quenches)
     ts = database.transition_states
@@ -184,7 +201,9 @@ def summarise(database: MinimaDatabase) -> dict:
         "saddle_energies": [float(e) for e in np.sort(ts.energies)],
         "barriers": [],
     }
-    if len(ts.energies):
+    if flat is not None and flat.kappa is not None:
+        row["near_kink"] = sum(flat.near_kink(x) > 0 for x in database.coordinates)
+    if joins_global_minimum(database):
         graph = disconnectivity_graph(database, levels=12)
         # The barrier out of each kept minimum toward the global minimum: the energy
         # at which their superbasins join, minus the minimum's own energy.
@@ -194,8 +213,8 @@ def summarise(database: MinimaDatabase) -> dict:
         ]
         row["graph_minima"] = len(graph.minima)
         row["dropped"] = int(graph.num_dropped)
-    else:
-        row["graph_minima"], row["dropped"] = 0, len(database.energies)
+    else:  # no saddle reaches the global minimum: the graph holds it alone
+        row["graph_minima"], row["dropped"] = 1, len(database.energies) - 1
     return row
 
 
@@ -205,7 +224,7 @@ def measure_point(config: Config, point: dict, keys: jax.Array, run_dir: Path, i
     if point["problem"] == "xor":
         problem, train = xor_problem(config)
 
-        database = explore(
+        database, _ = explore(
             config, problem, train, point["l2"], keys[0], lambda _: xor_symmetry(), path
         )
         return summarise(database)
@@ -213,15 +232,16 @@ def measure_point(config: Config, point: dict, keys: jax.Array, run_dir: Path, i
     for s in range(keys.shape[0]):
         data_key, run_key = jax.random.split(keys[s])
         problem, train = perceptron_problem(config, data_key, point["alpha"])
-        database = explore(
+        database, flat = explore(
             config, problem, train, 0.0, run_key, lambda _: SphereSymmetry(), path / f"sample{s}"
         )
         if database.energies[0] <= ZERO_ENERGY:
             sat += 1
             continue
-        per_sample.append(summarise(database))
+        per_sample.append(summarise(database, flat))
     row = {"samples_used": len(per_sample), "sat_dropped": sat}
-    for name in ("distinct_minima", "saddles", "saturation", "global_fraction", "dropped"):
+    names = ("distinct_minima", "saddles", "saturation", "global_fraction", "dropped", "near_kink")
+    for name in names:
         row[name] = [r[name] for r in per_sample]
     row["global_energy"] = [r["global_energy"] for r in per_sample]
     return row
@@ -251,7 +271,7 @@ def plot(run_dir: Path) -> list[Path]:
     for directory in sorted(run_dir.glob("point*/**/database")):
         per_sample = directory.parent.name.startswith("sample")  # perceptron: no symmetry
         database = MinimaDatabase.load(directory, None if per_sample else xor_symmetry())
-        if not len(database.transition_states.energies):
+        if not joins_global_minimum(database):
             continue
         graph = disconnectivity_graph(database, levels=12)
         fig, ax = plt.subplots(figsize=(5, 4))

@@ -3,8 +3,10 @@
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
+from landscape.energy import MinimaDatabase
 from landscape.experiments import energy_landscape
 
 TINY = dataclasses.replace(
@@ -31,7 +33,7 @@ def test_xor_rows_graphs_and_resume(tmp_path):
     # l2 raises the energy of the global minimum (the penalty of a non-zero network).
     assert rows[1]["global_energy"] > rows[0]["global_energy"]
     figures = energy_landscape.plot(tmp_path)
-    assert len(figures) == sum(r["saddles"] > 0 for r in rows)
+    assert len(figures) == sum(r["graph_minima"] > 1 for r in rows)
     # A run killed after the first point resumes to the same rows (hopping checkpoints too).
     results = tmp_path / "results.jsonl"
     first = results.read_text().splitlines()[0]
@@ -59,6 +61,21 @@ def test_perceptron_counts_and_drops_sat_samples(tmp_path):
     assert high["samples_used"] == 2
     assert all(e > 0 for e in high["global_energy"])
     assert all(m >= 1 for m in high["distinct_minima"])
+
+
+def test_summary_when_no_saddle_reaches_the_global_minimum():
+    database, _ = MinimaDatabase.empty(1).add_minima([[0.0], [1.0], [2.0]], [0.0, 0.5, 0.7])
+    database = database.add_transition_state([1.5], 2.0, (1, 2))
+    row = energy_landscape.summarise(database)
+    assert row["saddles"] == 1
+    assert row["graph_minima"] == 1
+    assert row["dropped"] == 2
+    assert row["barriers"] == []
+    joined = database.add_transition_state([0.5], 1.0, (0, 1))
+    row = energy_landscape.summarise(joined)
+    assert row["graph_minima"] == 3
+    assert row["dropped"] == 0
+    np.testing.assert_allclose(row["barriers"], [0.5, 1.3])  # 1.0 - 0.5, 2.0 - 0.7
 
 
 def test_config_errors():
