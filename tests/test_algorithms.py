@@ -159,3 +159,23 @@ def test_bad_algorithm_arguments(setup):
         algorithms.run(algo, keys[0], state, batch, 0)
     with pytest.raises(ValueError, match="steps_per_chunk=0"):
         algorithms.run(algo, keys[0], state, batch, 3, steps_per_chunk=0)
+
+
+def test_partial_last_chunk_keeps_per_sample_info_axes():
+    # AnnealingInfo.energy has a replica axis after the step axis: the last,
+    # partial chunk must be cut on the step axis (samples, steps, y), not the last one.
+    n, y, samples = 11, 3, 2
+    algo = algorithms.replicated_annealing(n, y=y, beta=0.1)
+    keys = jax.random.split(jax.random.key(0), samples)
+    patterns = algorithms.random_binary_patterns(keys, n, 1.0, samples=True)
+    state = jax.vmap(algo.init)(keys)
+    _, info = algorithms.run(
+        algo,
+        jax.random.split(jax.random.key(1), samples),
+        state,
+        patterns,
+        7,
+        steps_per_chunk=3,
+        samples=True,
+    )
+    assert info.energy.shape == (samples, 7, y)

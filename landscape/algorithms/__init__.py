@@ -28,6 +28,11 @@ from landscape.algorithms.binary import (
     random_binary_patterns,
     solve,
 )
+from landscape.algorithms.binary_replicated import (
+    BinaryReplicatedInfo,
+    BinaryReplicatedState,
+    binary_replicated_sgd,
+)
 from landscape.algorithms.clipped import ClippedInfo, ClippedState, cp_r, sbpi
 from landscape.algorithms.driver import run
 from landscape.algorithms.entropy_sgd import (
@@ -76,6 +81,9 @@ from landscape.algorithms.replicated import (
 )
 
 __all__ = [
+    "BinaryReplicatedInfo",
+    "BinaryReplicatedState",
+    "binary_replicated_sgd",
     "SAMPLINGS",
     "Algorithm",
     "AnnealingInfo",

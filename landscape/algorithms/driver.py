@@ -134,7 +134,7 @@ def run(
             state, info = chunk(key, state, data, start, jnp.asarray(max_steps, jnp.int32))
             steps = min(steps_per_chunk, max_steps - c * steps_per_chunk)
             info = jax.tree.map(
-                lambda a, s=steps: np.asarray(a)[..., :s] if samples else np.asarray(a)[:s],
+                lambda a, s=steps: np.asarray(a)[:, :s] if samples else np.asarray(a)[:s],
                 info,
             )
             infos.append(info)
