@@ -6,10 +6,16 @@ solver, n and alpha, ``samples`` disorder instances, each given the same budget
 of ``sweeps`` sweeps (one sweep = n P pattern-weight updates; annealing with y
 replicas spends y sweeps per step, so it gets sweeps // y steps, and its beta
 and gamma schedules are stretched to the budget). The solvers are those of
-`landscape.algorithms` (`sbpi`, `cp_r`, `replicated_annealing` and its y = 1
-case, plain simulated annealing) at their documented defaults; the instances
-of a given (n, alpha) are the same for every solver. Rows: the fraction
-solved with its binomial standard error, the median sweeps to solution of the
+`landscape.algorithms` (`sbpi`, `cp_r`, `focusing_bp`, `replicated_annealing`
+and its y = 1 case, plain simulated annealing) and `binary_replicated_sgd`, at
+their documented defaults; the instances of a given (n, alpha) are the same for
+every solver. ``binary_replicated_sgd``
+is the published binary rSGD (`landscape.algorithms.binary_replicated`: y = 7
+binary replicas kicked towards their centre, one epoch per replica per step, so
+sweeps // 7 epochs, gamma's growth stretched to them); it is not
+`landscape.algorithms.replicated_sgd` on ``models.perceptron(n, binary=True)``,
+the latent-coupled replicated SGD, which this study does not run. Rows: the
+fraction solved with its binomial standard error, the median sweeps to solution of the
 solved samples, and the wall time. The figure draws the RS capacity
 alpha_c(kappa) of `landscape.theory.binary_capacity` (0.833 at kappa = 0);
 literature thresholds are drawn only from `LITERATURE`, each with the page or
@@ -37,9 +43,10 @@ import numpy as np
 from landscape import algorithms, plots, runs, stats
 from landscape._util import check_positive_int
 from landscape.algorithms.base import Algorithm
+from landscape.algorithms.binary_replicated import binary_replicated_sgd
 
 NAME = "algorithmic-threshold"
-DESCRIPTION = "Binary perceptron: P(solved) vs alpha for SBPI, CP+R, (replicated) annealing"
+DESCRIPTION = "Binary perceptron: P(solved) vs alpha for SBPI, CP+R, fBP, rSGD, annealing"
 
 #: Steps over which `replicated_annealing`'s default schedules were tuned (1000 sweeps, y = 7).
 _ANNEALING_TUNED_STEPS = 142
@@ -75,6 +82,18 @@ def _focusing_bp(n: int, p: int, kappa: float, sweeps: int) -> tuple[Algorithm, 
     return algo, steps
 
 
+#: Epochs over which `binary_replicated_sgd`'s gamma schedule was tuned (1000 sweeps, y = 7).
+_RSGD_TUNED_EPOCHS = 142
+
+
+def _binary_replicated_sgd(n: int, p: int, kappa: float, sweeps: int) -> tuple[Algorithm, int]:  # noqa: ARG001
+    """The published binary rSGD, y = 7: sweeps // 7 epochs, gamma's growth stretched to them."""
+    y = 7
+    epochs = max(1, sweeps // y)
+    growth = 1.02 ** (_RSGD_TUNED_EPOCHS / epochs)  # same start and end of gamma
+    return binary_replicated_sgd(n, y=y, kappa=kappa, gamma_growth=growth), epochs
+
+
 #: name -> constructor(n, P, kappa, sweeps) -> (algorithm, max_steps), every solver held to
 #: the same sweep budget; None: not implemented yet.
 SOLVERS: dict[str, Callable[[int, int, float, int], tuple[Algorithm, int]] | None] = {
@@ -83,6 +102,7 @@ SOLVERS: dict[str, Callable[[int, int, float, int], tuple[Algorithm, int]] | Non
     "replicated_annealing": _annealing(7),
     "simulated_annealing": _annealing(1),
     "focusing_bp": _focusing_bp,
+    "binary_replicated_sgd": _binary_replicated_sgd,
 }
 
 #: Literature thresholds to draw: (solver, kappa, alpha, "source with page/figure"). Only
@@ -101,6 +121,7 @@ class Config:
         "sbpi",
         "cp_r",
         "focusing_bp",
+        "binary_replicated_sgd",
         "replicated_annealing",
         "simulated_annealing",
     )

@@ -1,5 +1,6 @@
 """Smoke test of algorithmic-threshold's quick config, run through the command line."""
 
+import jax
 import pytest
 
 from landscape import cli, runs
@@ -50,6 +51,15 @@ def test_plot_draws_the_theory_capacity(tmp_path):
 def test_focusing_bp_keeps_the_sweep_budget():
     algo, steps = algorithmic_threshold.SOLVERS["focusing_bp"](51, 30, 0.0, 200)
     assert steps == 10  # 10 focusing steps of at most 20 BP sweeps: 200 sweeps at most
+
+
+def test_binary_replicated_sgd_keeps_the_sweep_budget():
+    algo, epochs = algorithmic_threshold.SOLVERS["binary_replicated_sgd"](51, 30, 0.0, 200)
+    assert epochs == 28  # 28 epochs of y = 7 replicas: 196 sweeps
+    state = algo.init(jax.random.key(0))
+    assert state.weights.shape == (7, 51)
+    config = algorithmic_threshold.Config(solvers=("binary_replicated_sgd",))
+    assert "binary_replicated_sgd" in config.solvers
 
 
 def test_config_rejects_bad_input():
