@@ -7,6 +7,8 @@ case) for the vmapped band force, and scipy's connected components for the
 superbasins.
 """
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -244,19 +246,42 @@ def test_next_pair_follows_connected_minima():
     assert next_pair(db, 0, 3, exclude=[(1, 2), (0, 2), (0, 3), (1, 3)]) is None
 
 
+def _graph_db():
+    db = start_database()
+    return db.add_transition_state([0.0, 0.0], 1.0, (0, 1))
+
+
+_A, _C = MINIMA["A"][0], MINIMA["C"][0]
+_FAKE_SADDLE = np.zeros(2)
+BAD_INPUT = [
+    ("num_images", lambda: neb(muller_brown, _A, _C, num_images=2)),
+    ("x_b", lambda: neb(muller_brown, _A, np.zeros(3))),
+    ("max_move=0", lambda: neb(muller_brown, _A, _C, max_move=0.0)),
+    ("max_move=-0.1", lambda: neb(muller_brown, _A, _C, max_move=-0.1)),
+    ("max_move=nan", lambda: neb(muller_brown, _A, _C, max_move=float("nan"))),
+    ("spring='1'", lambda: neb(muller_brown, _A, _C, spring="1")),
+    ("symmetry has type str", lambda: neb(muller_brown, _A, _C, symmetry="x")),
+    ("eigen", lambda: refine_saddle(muller_brown, _A, eigen="qr")),
+    ("direction is the zero vector", lambda: refine_saddle(muller_brown, _A, direction=[0, 0])),
+    ("saddle has type ndarray", lambda: descend(muller_brown, _FAKE_SADDLE)),
+    ("expected two different minima", lambda: connect(muller_brown, start_database(), 1, 1)),
+    ("b=5", lambda: connect(muller_brown, start_database(), 0, 5)),
+    ("a=-1", lambda: connect(muller_brown, start_database(), -1, 1)),
+    ("database has type list", lambda: connect(muller_brown, [1, 2], 0, 1)),
+    ("database has type list", lambda: connected([1, 2], 0, 1)),
+    ("database has type NoneType", lambda: disconnectivity_graph(None)),
+    ("transitions has type str", lambda: disconnectivity_graph(_graph_db(), "ts")),
+    ("levels=True", lambda: disconnectivity_graph(_graph_db(), levels=True)),
+    ("levels=0", lambda: disconnectivity_graph(_graph_db(), levels=0)),
+    ("levels='many'", lambda: disconnectivity_graph(_graph_db(), levels="many")),
+]
+
+
 @pytest.mark.x64
-def test_bad_input_raises():
-    a, c = MINIMA["A"][0], MINIMA["C"][0]
-    with pytest.raises(ValueError, match="num_images"):
-        neb(muller_brown, a, c, num_images=2)
-    with pytest.raises(ValueError, match="x_b"):
-        neb(muller_brown, a, np.zeros(3))
-    with pytest.raises(ValueError, match="eigen"):
-        refine_saddle(muller_brown, a, eigen="qr")
-    with pytest.raises(ValueError, match="expected two different minima"):
-        connect(muller_brown, start_database(), 1, 1)
-    with pytest.raises(ValueError, match=r"b=5"):
-        connect(muller_brown, start_database(), 0, 5)
+@pytest.mark.parametrize(("match", "call"), BAD_INPUT, ids=[m for m, _ in BAD_INPUT])
+def test_bad_input_raises_a_value_error_naming_it(match, call):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        call()
 
 
 @pytest.mark.x64

@@ -7,7 +7,10 @@ the resumed one, the published Müller–Brown and LJ13 minima, and a 2-D
 quadrature of the Boltzmann weight over steepest-descent basins.
 """
 
+import re
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -20,12 +23,14 @@ from landscape.energy.potentials import (
     lennard_jones,
     muller_brown,
 )
+from landscape.energy.symmetry import SphereSymmetry
 
 pytestmark = pytest.mark.x64
 
 CHAINS, HOPS = 6, 50  # 6 chains on 8 devices: the chain axis is padded
 START = np.array([-0.5, 1.5])
 MB_ENERGIES = np.sort([e for _, e in MULLER_BROWN_MINIMA.values()])
+_BH = dict(key=jax.random.key(0), num_chains=2, num_hops=1, temperature=1.0, step_size=0.1)
 
 
 def _run(temperature, num_calls=1, target=0.5, step_size=0.4, seed=0, **kwargs):
@@ -139,10 +144,73 @@ def test_resumed_database_equals_an_uninterrupted_run(warm, tmp_path):
     np.testing.assert_allclose(resumed.energies, whole.energies, atol=1e-12)
     np.testing.assert_allclose(resumed.coordinates, whole.coordinates, atol=1e-12)
     np.testing.assert_allclose(resumed.energies, MB_ENERGIES, atol=1e-8)
-    with pytest.raises(ValueError, match="resume"):
+    changed = [("temperature", 1.0), ("gtol", 1e-8), ("max_steps", 500)]
+    changed.append(("symmetry", SphereSymmetry()))
+    for name, value in changed:
+        with pytest.raises(ValueError, match="resume") as info:
+            basin_hopping(
+                muller_brown, START, num_hops=2 * HOPS, path=tmp_path, **{**kwargs, name: value}
+            )
+        assert f"{name}: saved" in str(info.value)
+    with pytest.raises(ValueError, match="database was given"):
         basin_hopping(
-            muller_brown, START, num_hops=HOPS, path=tmp_path, **{**kwargs, "temperature": 1.0}
+            muller_brown, START, num_hops=3 * HOPS, path=tmp_path, database=whole, **kwargs
         )
+
+
+def test_stored_minima_index_against_eigh_of_a_dense_hessian(warm):
+    del warm  # the compiled program (same chains, hops and devices)
+    db = basin_hopping(
+        muller_brown,
+        START,
+        key=jax.random.key(3),
+        num_chains=CHAINS,
+        num_hops=HOPS,
+        temperature=20.0,
+        step_size=0.4,
+    )
+    np.testing.assert_allclose(db.energies, MB_ENERGIES, atol=1e-8)
+    hessian = jax.jit(jax.hessian(muller_brown))
+    for i, x in enumerate(db.coordinates):
+        lam = np.linalg.eigh(np.asarray(hessian(jnp.asarray(x))))[0]
+        scale = np.abs(lam).max()
+        assert db.index[i] == np.sum(lam < -1e-6 * scale) == 0
+        assert db.zero_modes[i] == np.sum(np.abs(lam) <= 1e-6 * scale) == 0
+        assert db.log_product[i] == pytest.approx(np.sum(np.log(lam)), abs=1e-9)
+
+
+_DB = MinimaDatabase.empty(2).add_minima(
+    [[0.0, 0.0]], [0.0], index=[0], zero_modes=[0], log_product=[0.0]
+)[0]
+
+
+def _hop(**changes):
+    return basin_hopping(muller_brown, START, **{**_BH, **changes})
+
+
+BAD_INPUT = [
+    ("database has type str", lambda: _hop(database="db")),
+    ("temperature='hot'", lambda: _hop(temperature="hot")),
+    ("temperature=-1.0", lambda: _hop(temperature=-1.0)),
+    ("temperature=nan", lambda: _hop(temperature=np.nan)),
+    ("step_size=0", lambda: _hop(step_size=0)),
+    ("gtol=None", lambda: _hop(gtol=None)),
+    ("symmetry has type str", lambda: _hop(symmetry="S")),
+    ("database has type list", lambda: thermo.occupation_probabilities([1, 2], 1.0)),
+    ("database has type NoneType", lambda: thermo.heat_capacity(None, 1.0)),
+    ("database has type int", lambda: thermo.mean_energy(3, 1.0)),
+    ("database has type str", lambda: thermo.log_partition_function("db", 1.0)),
+    ("temperature=0.0", lambda: thermo.occupation_probabilities(_DB, 0.0)),
+    ("temperature=nan", lambda: thermo.heat_capacity(_DB, np.nan)),
+    ("temperature=-1", lambda: thermo.mean_energy(_DB, -1)),
+    ("temperature='hot'", lambda: thermo.harmonic_log_weights(_DB, "hot")),
+]
+
+
+@pytest.mark.parametrize(("match", "call"), BAD_INPUT, ids=[m for m, _ in BAD_INPUT])
+def test_bad_input_raises_a_value_error_naming_it(match, call):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        call()
 
 
 def _muller_brown_numpy(x, y):
@@ -241,3 +309,27 @@ def test_lj13_global_minimum_by_basin_hopping():
     )
     assert database.energies[0] == pytest.approx(-44.326801, abs=1e-6)
     assert np.all(database.zero_modes == 6)
+
+
+LJ7_GLOBAL = -16.505384  # the pentagonal bipyramid (Wales & Doye 1997)
+
+
+@pytest.mark.slow
+def test_lj7_global_minimum_by_basin_hopping_in_a_container():
+    energy = lennard_jones(7, container_radius=2.0)
+    start = np.random.default_rng(1).uniform(-1.2, 1.2, 21)
+    database = basin_hopping(
+        energy,
+        start,
+        key=jax.random.key(1),
+        num_chains=4,
+        num_hops=8,
+        temperature=0.8,
+        step_size=0.4,
+        max_zero_modes=6,
+    )
+    assert database.energies[0] == pytest.approx(LJ7_GLOBAL, abs=1e-6)
+    assert np.all(database.zero_modes == 6)  # quenches with more zero modes were rejected
+    assert np.all(database.index == 0)
+    known = np.array([-16.505384, -15.935043, -15.593211, -15.533060])  # LJ7's four minima
+    assert np.all(np.min(np.abs(database.energies[:, None] - known), axis=1) < 1e-6)

@@ -6,6 +6,8 @@ vmapped quenches, a NumPy forward pass for a network's energy, and the known
 LJ7 minima (Wales & Doye 1997) with their log-products of Hessian eigenvalues.
 """
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,6 +19,7 @@ from landscape.data import noisy_xor
 from landscape.energy.potentials import (
     MULLER_BROWN_MINIMA,
     MULLER_BROWN_SADDLES,
+    double_well,
     lennard_jones,
     muller_brown,
     problem_energy,
@@ -175,6 +178,42 @@ def test_problem_energy_is_the_full_batch_loss_plus_l2_and_refuses_kinks():
     hinge2 = problem_energy(Problem(model, losses.quadratic_hinge(0.5), data), params, l2=0.0)
     assert hinge2.kappa == 0.5
     assert hinge2.near_kink(hinge2.x0) == 0
+
+
+def test_near_kink_counts_a_stability_exactly_at_kappa():
+    """w = (3, 0, 4), |w| = 5: the stabilities ``y w.x / |w|`` of the first three are exact."""
+    kappa = -0.5
+    x = np.array([[0.5, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.5, 0.0, -1.0 + 1.25e-6]])
+    y = np.array([1.0, 1.0, -1.0, 1.0])
+    w = np.array([3.0, 0.0, 4.0])
+    reference = y * (x @ w) / np.linalg.norm(w)  # -0.5 (on the kink), 0.6, 0, -0.5 + 1e-6
+    assert np.sum(np.abs(reference - kappa) <= 1e-8) == 1
+    problem = Problem(models.perceptron(3), losses.quadratic_hinge(kappa), Batch(x, y))
+    flat = problem_energy(problem, {"w": w}, l2=0.0)
+    assert flat.kappa == kappa
+    assert flat.near_kink(flat.x0) == 1
+    assert flat.near_kink(2.0 * flat.x0) == 1  # scale-invariant
+    assert flat.near_kink(flat.x0, tol=2e-6) == 2
+
+
+BAD_INPUT = [
+    ("zero_tol=-1e-06", lambda: index(muller_brown, np.zeros(2), zero_tol=-1e-6)),
+    ("zero_tol=nan", lambda: index(muller_brown, np.zeros(2), zero_tol=float("nan"))),
+    ("marginal_tol=nan", lambda: index(muller_brown, np.zeros(2), marginal_tol=float("nan"))),
+    ("max_dense='big'", lambda: index(muller_brown, np.zeros(2), max_dense="big")),
+    ("container_radius='2'", lambda: lennard_jones(3, container_radius="2")),
+    ("container_radius=-1.0", lambda: lennard_jones(3, container_radius=-1.0)),
+    ("stiffness=0", lambda: lennard_jones(3, container_radius=2.0, stiffness=0)),
+    ("barrier='a'", lambda: double_well("a")),
+    ("asymmetry=None", lambda: double_well(1.0, None)),
+    ("asymmetry=3.0", lambda: double_well(1.0, 3.0)),
+]
+
+
+@pytest.mark.parametrize(("match", "call"), BAD_INPUT, ids=[m for m, _ in BAD_INPUT])
+def test_bad_input_raises_a_value_error_naming_it(match, call):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        call()
 
 
 LJ7_MINIMA = np.array([-16.505384, -15.935043, -15.593211, -15.533060])

@@ -28,6 +28,15 @@ from landscape.energy.graph import components
 from landscape.energy.neb import descend, improved_tangents, neb, refine_saddle
 
 
+def _check_database(database: Any) -> MinimaDatabase:
+    if not isinstance(database, MinimaDatabase):
+        raise ValueError(
+            f"database has type {type(database).__name__}; expected a "
+            "landscape.energy.MinimaDatabase"
+        )
+    return database
+
+
 def _check_minimum(value: Any, name: str, size: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name}={value!r}; expected an integer index into the database")
@@ -38,6 +47,7 @@ def _check_minimum(value: Any, name: str, size: int) -> int:
 
 def connected(database: MinimaDatabase, a: int, b: int) -> bool:
     """Whether minima ``a`` and ``b`` are joined by a chain of the database's transition states."""
+    _check_database(database)
     a = _check_minimum(a, "a", len(database))
     b = _check_minimum(b, "b", len(database))
     labels = components(len(database), database.transition_states.minima)
@@ -105,7 +115,9 @@ def next_pair(
     pairs, either order) are left out. ``distance`` defaults to the
     database's ``symmetry.distance``.
     """
-    k = len(database)
+    k = len(_check_database(database))
+    a = _check_minimum(a, "a", k)
+    b = _check_minimum(b, "b", k)
     labels = components(k, database.transition_states.minima)
     distance = _Distances(database.symmetry) if distance is None else distance
     weights = np.zeros((k, k))
@@ -141,7 +153,8 @@ def try_connection(
     """One band between minima ``i`` and ``j``: NEB, refinement, descents, database update.
 
     The climbing image of `neb` (endpoints aligned by the database's
-    symmetry) is refined by `refine_saddle` from the band's tangent there; if
+    symmetry) is refined by `refine_saddle` from the band's tangent there (a
+    random start where the band has collapsed and the tangent is zero); if
     the saddle is accepted (``max |g| <= tol``, index 1) and its two descents
     (`descend`) end in two distinct converged minima of index 0 below it,
     those minima are added (``count_quenches=False``: they are not quenches)
@@ -153,7 +166,7 @@ def try_connection(
     """
     from landscape.energy.stationary import index as stationary_index
 
-    n = len(database)
+    n = len(_check_database(database))
     i = _check_minimum(i, "i", n)
     j = _check_minimum(j, "j", n)
     x_i, x_j = database.coordinates[i], database.coordinates[j]
@@ -161,8 +174,10 @@ def try_connection(
     top = path.climbing_index
     with x64():
         tangent = np.asarray(improved_tangents(path.images, path.energies))[top - 1]
+    # a band of coinciding images has no tangent: start the eigenvector at random then
+    direction = tangent if np.linalg.norm(tangent) > 0 else None
     saddle = refine_saddle(
-        energy_fn, path.images[top], direction=tangent, **dict(refine_options or {})
+        energy_fn, path.images[top], direction=direction, **dict(refine_options or {})
     )
     if not saddle.converged:
         return database, False
@@ -231,6 +246,7 @@ def connect(
         (3, 2, True)
     """
     max_attempts = check_positive_int(max_attempts, "max_attempts")
+    _check_database(database)
     a = _check_minimum(a, "a", len(database))
     b = _check_minimum(b, "b", len(database))
     if a == b:

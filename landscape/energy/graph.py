@@ -110,12 +110,19 @@ class DisconnectivityGraph(NamedTuple):
 
 
 def _ladder(levels: Any, low: float, high: float) -> np.ndarray:
-    if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
+    if isinstance(levels, (bool, np.bool_)) or (
+        np.ndim(levels) > 0 and np.asarray(levels).dtype == bool
+    ):
+        raise ValueError(f"levels={levels!r}; expected a positive integer or energies, not a bool")
+    if isinstance(levels, (int, np.integer)):
         if levels < 1:
             raise ValueError(f"levels={levels}; expected a positive integer or energies")
         spacing = (high - low) / (levels - 0.5) if high > low else 1.0
         return low + spacing * (np.arange(levels) + 1.0)
-    ladder = np.sort(np.asarray(levels, np.float64).reshape(-1))
+    try:
+        ladder = np.sort(np.asarray(levels, np.float64).reshape(-1))
+    except (TypeError, ValueError):
+        ladder = np.zeros(0)
     if ladder.size == 0 or not np.all(np.isfinite(ladder)):
         raise ValueError(f"levels={levels!r}; expected a positive integer or finite energies")
     return ladder
@@ -141,7 +148,9 @@ def disconnectivity_graph(
 
     Raises:
         ValueError: no transition state (the graph needs at least one; run
-            `landscape.energy.connect` first), or indices out of range.
+            `landscape.energy.connect` first), indices out of range, a
+            ``database`` that is not a `MinimaDatabase`, or ``levels`` that is
+            neither a positive integer nor finite energies (a bool is refused).
 
     Example:
         >>> from landscape.energy.database import MinimaDatabase
@@ -150,7 +159,17 @@ def disconnectivity_graph(
         >>> disconnectivity_graph(db, levels=4).merge_energies.tolist()
         [2.0]
     """
+    if not (hasattr(database, "energies") and hasattr(database, "transition_states")):
+        raise ValueError(
+            f"database has type {type(database).__name__}; expected a "
+            "landscape.energy.MinimaDatabase"
+        )
     ts = database.transition_states if transitions is None else transitions
+    if not (hasattr(ts, "energies") and hasattr(ts, "minima")):
+        raise ValueError(
+            f"transitions has type {type(ts).__name__}; expected None or a "
+            "landscape.energy.TransitionStates"
+        )
     pairs = np.asarray(ts.minima, np.int64).reshape(-1, 2)
     ts_energies = np.asarray(ts.energies, np.float64).reshape(-1)
     energies_all = np.asarray(database.energies, np.float64)

@@ -37,7 +37,7 @@ import numpy as np
 
 from landscape import parallel
 from landscape._util import as_key, check_positive_int, x64
-from landscape.energy.potentials import as_energy
+from landscape.energy.potentials import _check_real, as_energy
 from landscape.energy.stationary import (
     ZERO_TOL,
     _check_tol,
@@ -46,6 +46,7 @@ from landscape.energy.stationary import (
     _minimize_one,
     classify_eigenvalues,
 )
+from landscape.energy.symmetry import NoSymmetry, Symmetry
 
 __all__ = ["ChainState", "HoppingTrace", "basin_hopping", "hop_chains", "init_chains"]
 
@@ -175,6 +176,17 @@ def _zero_mode_cap(max_zero_modes: int | None, d: int) -> int:
     return max_zero_modes
 
 
+def _check_temperature(temperature: Any) -> float:
+    return _check_real(
+        temperature,
+        "temperature",
+        minimum=0.0,
+        strict=False,
+        allow_inf=True,
+        expected="a real number T >= 0 (inf allowed)",
+    )
+
+
 def init_chains(
     x0: jax.Array,
     *,
@@ -254,18 +266,16 @@ def hop_chains(
     adapt_every = check_positive_int(adapt_every, "adapt_every")
     if not isinstance(state, ChainState):
         raise ValueError(f"state has type {type(state).__name__}; expected a ChainState")
-    t = float(temperature)
-    if not t >= 0:
-        raise ValueError(f"temperature={temperature!r}; expected T >= 0 (inf allowed)")
+    t = _check_temperature(temperature)
     if target_acceptance is None:
         target, factor = 0.5, 1.0
     else:
-        target = float(target_acceptance)
+        target = _check_real(
+            target_acceptance, "target_acceptance", expected="0 < value < 1 or None"
+        )
         if not 0 < target < 1:
             raise ValueError(f"target_acceptance={target_acceptance!r}; expected 0 < value < 1")
-        factor = float(adapt_factor)
-        if not factor > 1:
-            raise ValueError(f"adapt_factor={adapt_factor!r}; expected a factor > 1")
+        factor = _check_real(adapt_factor, "adapt_factor", minimum=1.0, expected="a factor > 1")
     gtol = _check_tol(gtol, "gtol")
     max_steps = check_positive_int(max_steps, "max_steps")
     cap = _zero_mode_cap(max_zero_modes, int(np.shape(state.x)[-1]))
@@ -319,9 +329,13 @@ def _load_state(path: str, symmetry, config: dict):
     with np.load(file) as data:
         meta = json.loads(str(data["meta"]))
         arrays = {name: data[name] for name in data.files if name != "meta"}
-    if meta["config"] != config:
+    saved = meta["config"]
+    if saved != config:
+        differ = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
+        detail = "; ".join(f"{k}: saved {saved.get(k)!r}, now {config.get(k)!r}" for k in differ)
         raise ValueError(
-            f"path={path!r} holds a run with {meta['config']}; expected {config} to resume it"
+            f"path={path!r} holds a run with other settings ({detail}); expected the same "
+            "settings to resume it (or a fresh path)"
         )
     with x64():
         fields = {
@@ -391,10 +405,24 @@ def basin_hopping(
     ``path``: a directory; after every chunk the database and the chain state
     are written there, and a later call with the same arguments (a larger
     ``num_hops`` continues the run) resumes from it, giving the database of an
-    uninterrupted run. ``callback(hops_done, database)`` runs after every chunk.
+    uninterrupted run. The settings that shape the run are stored with the
+    checkpoint and a resume with different ones is a ValueError: chains, d,
+    ``x0``, ``key``, ``temperature``, ``step_size``, ``target_acceptance``,
+    ``adapt_every``, ``adapt_factor``, ``gtol``, ``max_steps``,
+    ``max_zero_modes``, ``energy_tol``, ``distance_tol`` and the symmetry's
+    ``describe()``. A checkpoint carries its own database, so passing
+    ``database=`` together with a ``path`` that holds a checkpoint is a
+    ValueError too (a ``database`` is only a starting point for a fresh run).
+    ``callback(hops_done, database)`` runs after every chunk.
+
+    Raises:
+        ValueError: a bad argument (named in the message), a ``database`` that
+        is not a `MinimaDatabase` or has another dimension, or a checkpoint
+        in ``path`` that this call cannot resume (see above).
     """
     from landscape.energy.database import MinimaDatabase
 
+    energy_fn = as_energy(energy_fn)
     num_chains = check_positive_int(num_chains, "num_chains")
     num_hops = check_positive_int(num_hops, "num_hops")
     x = _check_x(x0)
@@ -402,6 +430,27 @@ def basin_hopping(
     if steps_per_chunk is None:
         steps_per_chunk = num_hops if path is None else min(num_hops, 10)
     steps_per_chunk = check_positive_int(steps_per_chunk, "steps_per_chunk")
+    temperature = _check_temperature(temperature)
+    step_size = _check_real(step_size, "step_size", minimum=0.0, expected="a positive step size")
+    gtol = _check_real(gtol, "gtol", minimum=0.0, expected="a positive gradient tolerance")
+    max_steps = check_positive_int(max_steps, "max_steps")
+    adapt_every = check_positive_int(adapt_every, "adapt_every")
+    cap = _zero_mode_cap(max_zero_modes, d)
+    if target_acceptance is not None:
+        _check_real(target_acceptance, "target_acceptance", expected="0 < value < 1 or None")
+    adapt_factor = _check_real(adapt_factor, "adapt_factor", minimum=1.0, expected="a factor > 1")
+    for name, value in (("energy_tol", energy_tol), ("distance_tol", distance_tol)):
+        _check_real(value, name, minimum=0.0, expected="a positive tolerance")
+    if symmetry is not None and not isinstance(symmetry, Symmetry):
+        raise ValueError(
+            f"symmetry has type {type(symmetry).__name__}; expected None or a "
+            "landscape.energy Symmetry (NoSymmetry, NetworkSymmetry, ClusterSymmetry, ...)"
+        )
+    if database is not None and not isinstance(database, MinimaDatabase):
+        raise ValueError(
+            f"database has type {type(database).__name__}; expected None or a "
+            "landscape.energy.MinimaDatabase"
+        )
     hop_kwargs = dict(
         temperature=temperature,
         target_acceptance=target_acceptance,
@@ -416,15 +465,28 @@ def basin_hopping(
     config = {
         "num_chains": num_chains,
         "dimension": d,
-        "temperature": float(temperature),
-        "step_size": float(step_size),
-        "target_acceptance": target_acceptance,
+        "temperature": temperature,
+        "step_size": step_size,
+        "target_acceptance": None if target_acceptance is None else float(target_acceptance),
         "adapt_every": adapt_every,
+        "adapt_factor": float(adapt_factor),
+        "gtol": gtol,
+        "max_steps": max_steps,
+        "max_zero_modes": cap,
+        "energy_tol": float(energy_tol),
+        "distance_tol": float(distance_tol),
+        "symmetry": (NoSymmetry() if symmetry is None else symmetry).describe(),
         "x0": np.asarray(x).round(12).tolist() if x.size <= 64 else float(np.sum(x)),
         "key": np.asarray(jax.random.key_data(as_key(key))).ravel().tolist(),
     }
+    config = json.loads(json.dumps(config))  # the form it is saved and compared in
     loaded = _load_state(os.fspath(path), symmetry, config) if path is not None else None
     if loaded is not None:
+        if database is not None:
+            raise ValueError(
+                f"database was given but path={os.fspath(path)!r} holds a checkpoint with its "
+                "own database; expected database=None to resume (or a fresh path)"
+            )
         state, database, hops_done = loaded
     else:
         if database is None:

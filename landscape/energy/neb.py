@@ -29,7 +29,7 @@ import numpy as np
 
 from landscape import parallel
 from landscape._util import as_key, check_positive_int, x64
-from landscape.energy.potentials import as_energy
+from landscape.energy.potentials import _check_real, as_energy
 
 Array = jax.Array
 
@@ -293,7 +293,8 @@ def neb(
     Henkelman, Uberuaga & Jonsson 2000). It stops when every interior
     ``|F_i| <= ftol`` or after ``max_steps``. FIRE starts at time step ``dt``
     (at most ``10 dt``); no image moves more than ``max_move`` per step
-    (default: a quarter of the initial image spacing). With a ``symmetry``
+    (default: a quarter of the initial image spacing; a given value must be
+    > 0). With a ``symmetry``
     (`landscape.energy.symmetry`), ``x_b`` is first replaced by its group image
     closest to ``x_a`` (``symmetry.align(x_b, x_a)``).
 
@@ -316,8 +317,16 @@ def neb(
         raise ValueError(f"num_images={num_images}; expected at least 3 (two endpoints + one)")
     max_steps = check_positive_int(max_steps, "max_steps")
     for name, value in (("spring", spring), ("ftol", ftol), ("dt", dt)):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name}={value!r}; expected a positive number")
+        _check_real(value, name, minimum=0.0, expected="a positive number")
+    if max_move is not None:
+        max_move = _check_real(
+            max_move, "max_move", minimum=0.0, expected="a positive step length or None"
+        )
+    if symmetry is not None and not callable(getattr(symmetry, "align", None)):
+        raise ValueError(
+            f"symmetry has type {type(symmetry).__name__}; expected None or a "
+            "landscape.energy.symmetry Symmetry (an object with align(x, reference))"
+        )
     with x64():
         x_a = _check_point(x_a, "x_a")
         x_b = _check_point(x_b, "x_b", x_a.shape[0])
@@ -543,8 +552,8 @@ def refine_saddle(
     ``max |g| <= tol`` and `stationary.index` finds exactly one negative
     eigenvalue; :func:`descend` then checks where its two descents lead.
 
-    Shapes: ``x (d,)``; ``direction (d,)`` an optional start for ``v`` (the
-    NEB tangent, say). ``key`` seeds Lanczos restarts.
+    Shapes: ``x (d,)``; ``direction (d,)`` an optional non-zero start for ``v``
+    (the NEB tangent, say). ``key`` seeds Lanczos restarts.
     """
     from landscape.energy.stationary import index as stationary_index
     from landscape.energy.stationary import newton_polish
@@ -552,8 +561,7 @@ def refine_saddle(
     max_steps = check_positive_int(max_steps, "max_steps")
     tangent_steps = check_positive_int(tangent_steps, "tangent_steps")
     for name, value in (("tol", tol), ("ef_tol", ef_tol), ("max_step", max_step)):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name}={value!r}; expected a positive number")
+        _check_real(value, name, minimum=0.0, expected="a positive number")
     energy = as_energy(energy_fn)
     with x64():
         x = _check_point(x, "x")
@@ -565,7 +573,13 @@ def refine_saddle(
             v0 = jax.random.normal(key_start, (dim,), jnp.float64)
         else:
             v0 = _check_point(direction, "direction", dim)
-        v0 = v0 / jnp.linalg.norm(v0)
+        norm = float(jnp.linalg.norm(v0))
+        if not norm > 0:
+            raise ValueError(
+                "direction is the zero vector; expected a non-zero (d,) start for the "
+                "lowest eigenvector (or None for a random one)"
+            )
+        v0 = v0 / norm
         zero = jnp.zeros_like(x)
         x_ef, _, g, _ = _lbfgs_jit(energy, x, zero, 1.0, 0, 1.0, 0.0)  # the gradient at x
         v, steps = v0, 0
@@ -628,10 +642,14 @@ def descend(
     """
     from landscape.energy.stationary import Minimum, newton_polish
 
+    if not isinstance(saddle, Saddle):
+        raise ValueError(
+            f"saddle has type {type(saddle).__name__}; expected a Saddle (from refine_saddle)"
+        )
     max_steps = check_positive_int(max_steps, "max_steps")
     for name, value in (("displacement", displacement), ("max_step", max_step), ("gtol", gtol)):
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name}={value!r}; expected a positive number")
+        _check_real(value, name, minimum=0.0, expected="a positive number")
+    _check_real(polish_tol, "polish_tol", minimum=0.0, expected="a positive tolerance")
     with x64():
         x = jnp.asarray(saddle.x, jnp.float64)
         v = jnp.asarray(saddle.eigenvector, jnp.float64)

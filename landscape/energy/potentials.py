@@ -42,6 +42,47 @@ __all__ = [
     "problem_energy",
 ]
 
+# ----------------------------------------------------------------------------- argument checks
+
+
+def _check_real(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = True,
+    allow_inf: bool = False,
+    expected: str | None = None,
+) -> float:
+    """``value`` as a float if it is a real number (not a bool or a string), else ValueError.
+
+    ``minimum``: the value must be above it (``strict``) or at least it;
+    ``allow_inf``: ``+inf`` passes; NaN never does. The message names ``name``
+    and says what was expected (``expected``, or a description of the bounds).
+    """
+    if expected is None:
+        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
+        expected = f"a finite real number{bound}" + (" (inf allowed)" if allow_inf else "")
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, (bool, np.bool_)):
+        number = False
+    elif isinstance(value, (int, float, np.integer, np.floating)):
+        number = True
+    else:  # a 0-d array of a real dtype (a jax or numpy scalar array)
+        number = (
+            dtype is not None
+            and np.ndim(value) == 0
+            and (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating))
+        )
+    v = float(value) if number else float("nan")
+    ok = number and not np.isnan(v) and (np.isfinite(v) or (allow_inf and v > 0))
+    if ok and minimum is not None:
+        ok = v > minimum if strict else v >= minimum
+    if not ok:
+        raise ValueError(f"{name}={value!r}; expected {expected}")
+    return v
+
+
 # ----------------------------------------------------------------------------- Müller–Brown
 
 _MB_A = (-200.0, -100.0, -170.0, 15.0)
@@ -134,11 +175,13 @@ def lennard_jones(
         raise ValueError(f"n_atoms={n_atoms}; expected at least 2 atoms")
     if container_radius is None:
         return Partial(_lj_pairs)
-    if not container_radius > 0:
-        raise ValueError(f"container_radius={container_radius}; expected a positive radius")
-    if not stiffness > 0:
-        raise ValueError(f"stiffness={stiffness}; expected a positive wall stiffness")
-    return Partial(_lj_container, np.float64(container_radius), np.float64(stiffness))
+    radius = _check_real(
+        container_radius, "container_radius", minimum=0.0, expected="a positive radius or None"
+    )
+    stiffness = _check_real(
+        stiffness, "stiffness", minimum=0.0, expected="a positive wall stiffness"
+    )
+    return Partial(_lj_container, np.float64(radius), np.float64(stiffness))
 
 
 # ----------------------------------------------------------------------------- double well
@@ -156,8 +199,8 @@ def double_well(barrier: float = 1.0, asymmetry: float = 0.25) -> Callable[[jax.
     exact minima with `landscape.energy.stationary.newton_polish`.
     Returns a ``jax.tree_util.Partial``.
     """
-    if not barrier > 0:
-        raise ValueError(f"barrier={barrier}; expected a positive barrier height")
+    barrier = _check_real(barrier, "barrier", minimum=0.0, expected="a positive barrier height")
+    asymmetry = _check_real(asymmetry, "asymmetry", expected="a finite real number")
     if not abs(asymmetry) < 2 * barrier:
         raise ValueError(
             f"asymmetry={asymmetry}; expected |asymmetry| < 2 barrier so that both wells exist"

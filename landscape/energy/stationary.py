@@ -19,9 +19,13 @@
 Classification (relative to ``||H|| = max |lambda|``): ``lambda < -1e-6 ||H||``
 is negative, ``|lambda| <= 1e-6 ||H||`` a zero mode (a symmetry: LJ's three
 translations and three rotations, the sphere's radial direction); a point whose
-smallest non-zero ``|lambda|`` is below ``100 x 1e-6 ||H||`` is flagged
-``marginal`` (within a factor 100 of the zero-mode threshold: the count of
-zero modes there is not to be trusted).
+smallest non-zero ``|lambda|`` is below ``100 x 1e-6 ||H|| = 1e-4 ||H||`` is
+flagged ``marginal`` (within a factor 100 of the zero-mode threshold: the count
+of zero modes there is not to be trusted). The issue's rule, "smallest
+non-zero ``|lambda|`` below ``100 eps ||H||``", is read with ``eps`` the
+zero-mode threshold 1e-6, not machine epsilon: ``100 x 2.2e-16 ||H||`` lies far
+below the zero-mode cut ``1e-6 ||H||``, so every eigenvalue that small is
+already a zero mode and the flag could never be raised.
 
 Everything computes in float64 (a scoped `landscape._util.x64`).
 """
@@ -39,7 +43,7 @@ import optax
 
 from landscape import parallel
 from landscape._util import as_key, check_positive_int, x64
-from landscape.energy.potentials import as_energy
+from landscape.energy.potentials import _check_real, as_energy
 
 __all__ = [
     "MARGINAL_TOL",
@@ -454,8 +458,19 @@ def index(
     negative), ``log_product`` NaN and ``eigenvalues`` None; a Krylov space
     holds one vector per distinct eigenvalue, so a degenerate eigenvalue (several
     exact zero modes) is counted once there. ``"auto"`` is
-    dense up to ``max_dense`` coordinates. Thresholds as in the module
-    docstring (``zero_tol`` 1e-6, ``marginal_tol`` 1e-4, relative to ``max |lambda|``).
+    dense up to ``max_dense`` coordinates.
+
+    Thresholds, relative to ``s = ||H|| = max |lambda|``: negative
+    ``lambda < -zero_tol s``; zero mode ``|lambda| <= zero_tol s``
+    (``zero_tol`` = 1e-6); ``marginal`` when the smallest non-zero
+    ``|lambda|`` is below ``marginal_tol s`` with ``marginal_tol`` = 1e-4 =
+    100 x ``zero_tol``. That is how this module reads the rule "below
+    ``100 eps ||H||``": ``eps`` is the zero-mode threshold, not machine
+    epsilon, because ``100 x 2.2e-16 ||H||`` is far under the zero-mode cut, so
+    an eigenvalue that small is already counted as a zero mode and the flag
+    would never be raised. A marginal point has a mode within a factor 100 of
+    the zero-mode cut: its ``zero_modes`` (and so its index) is not to be
+    trusted. Both tolerances must be finite and ``>= 0``.
 
     On the sphere: for a scale-invariant energy (the spherical perceptron with
     ``l2 = 0``) the Euclidean Hessian at a critical point satisfies
@@ -468,10 +483,12 @@ def index(
     """
     if method not in ("auto", "dense", "lanczos"):
         raise ValueError(f"method={method!r}; expected 'auto', 'dense' or 'lanczos'")
+    zero_tol = _check_real(zero_tol, "zero_tol", minimum=0.0, strict=False)
+    marginal_tol = _check_real(marginal_tol, "marginal_tol", minimum=0.0, strict=False)
     x = _check_x(x, "x")
     d = x.shape[-1]
     if method == "auto":
-        method = "dense" if d <= max_dense else "lanczos"
+        method = "dense" if d <= check_positive_int(max_dense, "max_dense") else "lanczos"
     energy = as_energy(energy_fn)
     with x64():
         if method == "dense":

@@ -14,7 +14,10 @@ cancels in every probability and in the heat capacity). Occupation
 probabilities are ``p_i = Z_i / sum_j Z_j``; the mean energy
 ``U = sum_i p_i (E_i + n_i T / 2)`` with ``n_i = d - z_i``; the heat capacity
 ``C = dU/dT = sum_i p_i n_i / 2 + (<u^2> - <u>^2) / T^2`` with ``u_i = E_i + n_i T / 2``.
-NumPy, float64; ``temperature`` a scalar or an array (t,).
+NumPy, float64; ``database`` a `MinimaDatabase` (or any object with its
+fields ``energies, coordinates, zero_modes, log_product, stabiliser_order``);
+``temperature`` a finite scalar > 0 or an array (t,) of them; anything else is
+a ValueError naming the argument.
 """
 
 from __future__ import annotations
@@ -33,7 +36,17 @@ __all__ = [
 ]
 
 
+_FIELDS = ("energies", "coordinates", "zero_modes", "log_product", "stabiliser_order")
+
+
 def _columns(database: Any):
+    missing = [f for f in _FIELDS if not hasattr(database, f)]
+    if missing:
+        raise ValueError(
+            f"database has type {type(database).__name__} (no {', '.join(missing)}); expected "
+            "a landscape.energy.MinimaDatabase (or an object with its fields "
+            f"{', '.join(_FIELDS)})"
+        )
     energies = np.asarray(database.energies, np.float64)
     if energies.size == 0:
         raise ValueError("database has no minima; expected at least one")
@@ -52,9 +65,18 @@ def _columns(database: Any):
 
 
 def _temperatures(temperature: Any) -> np.ndarray:
-    t = np.asarray(temperature, np.float64)
-    if not np.all(np.isfinite(t)) or np.any(t <= 0):
-        raise ValueError(f"temperature={temperature!r}; expected finite temperatures > 0")
+    if isinstance(temperature, (bool, np.bool_, str, bytes)):
+        t = np.full(1, np.nan)
+    else:
+        try:
+            t = np.asarray(temperature, np.float64)
+        except (TypeError, ValueError):
+            t = np.full(1, np.nan)
+    if t.size == 0 or t.ndim > 1 or not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError(
+            f"temperature={temperature!r}; expected a finite temperature > 0 or an array (t,) "
+            "of them"
+        )
     return t
 
 
