@@ -25,11 +25,15 @@ Protocol (every field of `Config`):
   first epoch whose minimum has zero training error. Every algorithm gets the
   same epochs per replica: SGD and replicated SGD ``epochs * (P // B)`` steps,
   Entropy-SGD ``epochs * (P // B) // langevin_steps`` outer steps of
-  ``langevin_steps`` minibatches each. Rows report the minibatch gradients
-  computed (``gradient_evaluations``, all replicas together).
+  ``langevin_steps`` minibatches each (`Config` rejects a budget with no full
+  outer step, epochs * (P // B) < langevin_steps; when epochs * (P // B) is not
+  a multiple of langevin_steps the remainder is dropped and the row's ``note``
+  gives both counts). Rows report the minibatch gradients computed
+  (``gradient_evaluations``, all replicas together).
 - one optimizer for all: SGD with ``lr``, ``momentum`` (heavy ball, or Nesterov
   with ``nesterov``), coupled ``weight_decay`` and the learning rate multiplied
-  by ``lr_drop_factor`` at the epochs in ``lr_drops`` (`algorithms.sgd`).
+  by ``lr_drop_factor`` at the epochs in ``lr_drops`` (`algorithms.sgd`; for
+  Entropy-SGD epoch e is outer step round(e * (P // B) / langevin_steps)).
 - replicated SGD as in the authors' code (Pittorino et al. 2021, ``RobustNet``):
   ``replicas`` replicas, each with its own minibatch order; with
   ``independent_replicas`` replica 0 starts at SGD's network and replica a >= 1
@@ -41,17 +45,23 @@ Protocol (every field of `Config`):
   momentum mu heavy-ball SGD is unstable once lr * curvature > 2 (1 + mu) and
   the coupling adds curvature gamma (2 gamma for an explicit centre): keep
   lr * gamma_max <= 1 unless ``lr_drops`` decay the rate; the row reports
-  ``lr_gamma_max``. The final relative spread sqrt(mean_a |w_a - c|^2) / |c| is
-  reported per seed; below `COLLAPSED` the replicas have collapsed, and the row's
+  ``lr_gamma_max`` and its ``note`` says when lr * gamma_max > 1 with no
+  drops, or when an ``"auto"`` gamma0 above gamma_max makes the coupling
+  decay. The final relative spread sqrt(mean_a |w_a - c|^2) / |c| is reported
+  per seed; below `COLLAPSED` the replicas have collapsed, and the row's
   ``note`` says when a measured centre has not collapsed or is not a solution.
 - Entropy-SGD with the authors' defaults: inner Langevin noise epsilon
   sqrt(2 eta') with epsilon = 1e-4 (``langevin_beta`` = 1/epsilon^2 = 1e8), inner
   step ``langevin_lr`` = 0.1 and ``langevin_steps`` = 20, averaging
   ``esgd_ema`` = 0.75 (Chaudhari et al. 2017, sec. 5 and their code), inner
-  weight decay ``langevin_weight_decay``; outer step ``esgd_lr`` * g (w - mu)
+  weight decay ``langevin_weight_decay`` = 1e-4 (Pittorino et al. 2021, their
+  code's ``weight_decay_sgld`` default); outer step ``esgd_lr`` * g (w - mu)
   (Pittorino et al. 2021) through the shared momentum SGD, g scoped
   geometrically per outer step from ``esgd_gamma`` = 0.03 (Chaudhari et al.'s
-  gamma_0) to ``esgd_gamma_max``.
+  gamma_0) to ``esgd_gamma_max``. A variant's learning rate scales the outer
+  rate: a run at rate lr uses ``esgd_lr * lr / base``, base the problem's own
+  rate (``lr``; ``committee_lr`` for the committee), so every ``vary_lr``
+  variant of Entropy-SGD is a different run.
 - SGD with norm reduction (PNAS 2020): the weights shrink by a factor
   (1 - ``norm_reduction_rate``) every step on top of the shared optimizer.
 - common random numbers: seed s has the key fold_in(key(``seed``), s) and every
@@ -79,11 +89,14 @@ problem, Spearman correlations between the test error and the local energy at
 each sigma > 0, the Hessian trace (its log has the same ranks), the invariant
 trace and the top eigenvalue, pooled and within algorithm (demeaned), with a
 cluster bootstrap resampling seeds within algorithm
-(`landscape.stats.cluster_bootstrap_correlation`). With 16 minima a correlation
-of 0.5 has a 95% interval reaching below 0, so `Config.correlation` varies
-width, learning rate and batch size (``vary_hidden``, ``vary_lr``,
-``vary_batch_size``) for more minima; the analysis row says when the test set is
-too small to resolve the differences between minima.
+(`landscape.stats.cluster_bootstrap_correlation`; the clusters are the seeds,
+shared by every variant, and each interval is reported with its number of
+clusters, ``num_clusters``). With 16 minima a correlation of 0.5 has a 95%
+interval reaching below 0, so `Config.correlation` varies width, learning rate
+and batch size (``vary_hidden``, ``vary_lr``, ``vary_batch_size``) for more
+minima, over `MIN_CLUSTERS` seeds; the analysis row says when fewer than
+`MIN_CLUSTERS` clusters per algorithm make the intervals unreliable and when
+the test set is too small to resolve the differences between minima.
 
 Rows: one per (problem, [hidden, lr, batch_size,] algorithm) with per-seed
 lists, then one ``analysis`` row per problem with the paired differences and
@@ -93,6 +106,7 @@ reports what it measures.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -122,6 +136,8 @@ EXAMPLES_PER_CHUNK = 4096  # Hessian products and errors over larger sets go in 
 ANALYSIS = "analysis"
 SUMMARY_SIGMAS = (0.5, 0.7, 1.0)
 MEASURES = ("top_eigenvalue", "hessian_trace", "invariant_trace")
+MIN_CLUSTERS = 6  # seeds per algorithm below which a cluster-bootstrap interval is unreliable
+DIGITS_TRAIN = 1797 - round(0.2 * 1797)  # `data.digits`' training split (1438 of 1797)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,7 +173,7 @@ class Config:
     readout: str = "median"
     test_examples: int = 2000  # the committee's test set
     committee_beta: float = 10.0
-    committee_lr: float = 1.0
+    committee_lr: float = 0.1  # committee_lr * gamma_max <= 1 (see the stability rule)
     # the shared optimizer and budget
     batch_size: int = 32
     lr: float = 0.05
@@ -185,7 +201,7 @@ class Config:
     langevin_lr: float = 0.1
     langevin_beta: float = 1e8
     esgd_ema: float = 0.75
-    langevin_weight_decay: float = 0.0
+    langevin_weight_decay: float = 1e-4  # Pittorino et al. 2021 (weight_decay_sgld)
     # measurements
     sigmas: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
     noise_samples: int = 40
@@ -210,6 +226,33 @@ class Config:
             check_positive_int(getattr(self, field), field)
         for field in ("local_entropy_chains", "local_entropy_steps", "bootstrap_resamples"):
             check_positive_int(getattr(self, field), field)
+        if self.bootstrap_resamples < 2:
+            raise ValueError(
+                f"bootstrap_resamples={self.bootstrap_resamples}; expected at least 2 resamples"
+            )
+        if not self.cnn_channels or min(self.cnn_channels) < 1:
+            raise ValueError(
+                f"cnn_channels={list(self.cnn_channels)}; expected positive channel counts"
+            )
+        for field, bound in (
+            ("gamma_max", "> 0"),
+            ("committee_lr", "> 0"),
+            ("lr_drop_factor", "> 0"),
+            ("langevin_beta", "> 0"),
+            ("langevin_lr", "> 0"),
+            ("esgd_lr", "> 0"),
+            ("weight_decay", ">= 0"),
+            ("norm_reduction_rate", ">= 0"),
+            ("langevin_weight_decay", ">= 0"),
+        ):
+            value = getattr(self, field)
+            ok = value > 0 if bound == "> 0" else value >= 0
+            if isinstance(value, bool) or not ok:
+                raise ValueError(f"{field}={value!r}; expected a number {bound}")
+        if not 0 < self.esgd_ema <= 1:
+            raise ValueError(f"esgd_ema={self.esgd_ema}; expected 0 < esgd_ema <= 1")
+        if any(not (e > 0 and math.isfinite(e)) for e in self.lr_drops):
+            raise ValueError(f"lr_drops={list(self.lr_drops)}; expected epochs > 0")
         if isinstance(self.train_examples, bool) or self.train_examples < 0:
             raise ValueError(f"train_examples={self.train_examples!r}; expected 0 (all) or more")
         if self.steps_per_chunk < 0:
@@ -246,8 +289,13 @@ class Config:
         if isinstance(self.gamma, str):
             if self.gamma != "auto":
                 raise ValueError(f"gamma={self.gamma!r}; expected a coupling >= 0 or 'auto'")
-        elif not 0 <= self.gamma <= self.gamma_max:
-            raise ValueError(f"gamma={self.gamma}; expected 0 <= gamma <= gamma_max")
+            if not self.independent_replicas:
+                raise ValueError(
+                    "gamma='auto' with independent_replicas=False (every replica at one "
+                    "point: zero distance); expected a number gamma or independent_replicas=True"
+                )
+        elif not 0 < self.gamma <= self.gamma_max:
+            raise ValueError(f"gamma={self.gamma}; expected 0 < gamma <= gamma_max")
         if self.gamma_every not in ("step", "epoch"):
             raise ValueError(f"gamma_every={self.gamma_every!r}; expected 'step' or 'epoch'")
         if self.center not in ("mean", "explicit"):
@@ -258,6 +306,13 @@ class Config:
             )
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum={self.momentum}; expected 0 <= momentum < 1")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True with momentum=0; expected momentum > 0 for Nesterov")
+        if "entropy_sgd" in self.algorithms:
+            for problem in self.problems:
+                p = known_train_examples(self, problem)
+                for v in variants(self, problem) if p is not None else ():
+                    _check_outer_step(self, batches_per_epoch(p, min(v["batch_size"], p)))
 
     @classmethod
     def quick(cls) -> Config:
@@ -271,7 +326,7 @@ class Config:
             epochs=2,
             replicas=3,
             gamma_max=2.0,
-            langevin_steps=1,
+            langevin_steps=2,
             sigmas=(0.0, 0.5, 0.7, 1.0),
             noise_samples=4,
             curvature=False,
@@ -285,18 +340,21 @@ class Config:
 
     @classmethod
     def correlation(cls) -> Config:
-        """Flatness against test error over 72 digit minima: 3 widths x 3 rates x 2 batch sizes.
+        """Flatness against test error over 96 digit minima: 2 widths x 2 rates x 2 batch sizes.
 
         ``landscape run flat-minima --set ...`` with these fields (or the
-        fields of this method); 2 algorithms x 2 seeds x 18 variants = 72 minima.
+        fields of this method); 2 algorithms x 6 seeds x 8 variants = 96
+        minima. The cluster bootstrap resamples seeds within algorithm, so the
+        seeds (`MIN_CLUSTERS` = 6 of them, shared by every variant) are the
+        independent units; more variants add minima but not clusters.
         """
         return dataclasses.replace(
             cls(),
             problems=("digits",),
             algorithms=("sgd", "replicated"),
-            seeds=2,
-            vary_hidden=((32,), (128,), (512,)),
-            vary_lr=(0.01, 0.03, 0.1),
+            seeds=MIN_CLUSTERS,
+            vary_hidden=((32,), (256,)),
+            vary_lr=(0.02, 0.1),
             vary_batch_size=(16, 64),
             gamma_max=5.0,
             epochs=20,
@@ -452,30 +510,105 @@ def stream(keys: jax.Array, index: int) -> jax.Array:
 # algorithms
 
 
+def known_train_examples(config: Config, problem: str) -> int | None:
+    """P of ``problem`` known without reading data: None for IDX data with ``train_examples=0``."""
+    if problem == "committee":
+        return data.num_patterns(config.alpha, config.n)
+    if config.train_examples:
+        return config.train_examples
+    return DIGITS_TRAIN if REAL[problem] == "digits" else None
+
+
+def _check_outer_step(config: Config, per_epoch: int) -> None:
+    """ValueError when epochs * nb minibatches hold no full Entropy-SGD outer step."""
+    if config.epochs * per_epoch < config.langevin_steps:
+        raise ValueError(
+            f"langevin_steps={config.langevin_steps} with epochs={config.epochs} of "
+            f"{per_epoch} minibatches: Entropy-SGD would get no full outer step within the "
+            f"budget; expected epochs * batches_per_epoch >= langevin_steps"
+        )
+
+
 def budget(config: Config, name: str, num_examples: int, batch_size: int) -> dict:
     """Steps and gradient evaluations of algorithm ``name`` for the whole run (one seed).
 
-    ``steps``: SGD and replicated SGD epochs * (P // B); Entropy-SGD that over
-    ``langevin_steps`` (outer steps). ``gradient_evaluations``: minibatch
-    gradients, all replicas (and inner Langevin steps) counted.
+    With nb = P // B and L = ``langevin_steps``: ``steps`` are SGD's and
+    replicated SGD's epochs * nb, Entropy-SGD's epochs * nb // L outer steps
+    (ValueError when that is 0). ``steps_per_epoch``: optimizer steps per
+    epoch, nb or nb / L (a fraction for Entropy-SGD; `algorithms.sgd` puts the
+    drop of epoch e at step round(e * steps_per_epoch)). ``minibatches``: per
+    network, steps * L for Entropy-SGD (the remainder epochs * nb mod L unused),
+    epochs * nb for the others. ``per_step``: gradients per step, all
+    replicas (inner Langevin steps) counted.
     """
     per_epoch = batches_per_epoch(num_examples, batch_size)
     if name == "entropy_sgd":
-        steps = max(config.epochs * per_epoch // config.langevin_steps, 1)
-        return {"steps": steps, "batches_per_epoch": per_epoch, "per_step": config.langevin_steps}
+        _check_outer_step(config, per_epoch)
+        steps = config.epochs * per_epoch // config.langevin_steps
+        return {
+            "steps": steps,
+            "batches_per_epoch": per_epoch,
+            "steps_per_epoch": per_epoch / config.langevin_steps,
+            "per_step": config.langevin_steps,
+            "minibatches": steps * config.langevin_steps,
+        }
     per_step = config.replicas if name == "replicated" else 1
     return {
         "steps": config.epochs * per_epoch,
         "batches_per_epoch": per_epoch,
+        "steps_per_epoch": per_epoch,
         "per_step": per_step,
+        "minibatches": config.epochs * per_epoch,
     }
 
 
-def optimizer(config: Config, lr: float, steps_per_epoch: int):
+def budget_note(config: Config, plan: dict) -> str:
+    """The row's note when Entropy-SGD's outer steps leave minibatches of the budget unused."""
+    others = config.epochs * plan["batches_per_epoch"]
+    if plan["minibatches"] == others:
+        return ""
+    return (
+        f"Entropy-SGD used {plan['minibatches']} minibatches per network against the others' "
+        f"{others} ({config.epochs} epochs x {plan['batches_per_epoch']}; "
+        f"{others} is not a multiple of langevin_steps={config.langevin_steps})"
+    )
+
+
+def epoch_ends(plan: dict) -> list[int]:
+    """The optimizer steps (counted from 1) at which epochs end: round(e * steps_per_epoch).
+
+    e = 1 .. epochs, clipped to the run's steps and deduplicated; for
+    Entropy-SGD with nb / L fractional these are the outer steps nearest the
+    epoch ends, the same steps at which `optimizer`'s drops take effect.
+    """
+    ends = set()
+    e = 1
+    while True:
+        t = min(round(e * plan["steps_per_epoch"]), plan["steps"])
+        if t >= 1:
+            ends.add(t)
+        if t >= plan["steps"]:
+            return sorted(ends)
+        e += 1
+
+
+def esgd_learning_rate(config: Config, problem: str, lr: float) -> float:
+    """Entropy-SGD's outer rate at a variant's rate ``lr``: esgd_lr * lr / base.
+
+    ``base`` is the problem's own rate (``committee_lr`` for the committee,
+    else ``lr``), so the default variant runs at ``esgd_lr`` and a ``vary_lr``
+    variant at the same multiple of it as its SGD rate is of ``lr``.
+    """
+    base = config.committee_lr if problem == "committee" else config.lr
+    return config.esgd_lr * (lr / base)
+
+
+def optimizer(config: Config, lr: float, steps_per_epoch: float):
     """The shared optimizer: SGD with momentum (Nesterov), weight decay and lr drops.
 
     `landscape.algorithms.sgd`; ``lr_drops`` are epochs, ``steps_per_epoch``
-    the optimizer steps of one epoch (Entropy-SGD: its outer steps).
+    the optimizer steps of one epoch (Entropy-SGD: nb / L outer steps, a
+    fraction, so the drop of epoch e lands at outer step round(e * nb / L)).
     """
     return sgd(
         lr,
@@ -500,26 +633,31 @@ _MEASUREMENT_ONLY = {
     "vary_hidden": (),
     "vary_lr": (),
     "vary_batch_size": (),
-    "bootstrap_resamples": 1,
+    "bootstrap_resamples": 2,
     "steps_per_chunk": 0,
 }
 
 
-def make_algorithm(config: Config, problem: Problem, name: str, p: int, variant: dict):
+def make_algorithm(
+    config: Config, problem: Problem, name: str, p: int, variant: dict, problem_name: str = ""
+):
     """(algorithm, minimum, budget): the algorithm, the function reading its minimum, its budget.
 
+    ``problem_name`` picks Entropy-SGD's base rate (`esgd_learning_rate`).
     Cached (the same objects for the same arguments), so a rerun or a resume in
     one process reuses the driver's compiled chunks.
     """
     training = dataclasses.replace(config, **_MEASUREMENT_ONLY)
     cache_key = (training, problem, name, p, tuple(variant["hidden"]), variant["lr"])
-    cache_key += (variant["batch_size"],)
+    cache_key += (variant["batch_size"], problem_name == "committee")
     if cache_key not in _ALGORITHMS:
-        _ALGORITHMS[cache_key] = _make_algorithm(config, problem, name, p, variant)
+        _ALGORITHMS[cache_key] = _make_algorithm(config, problem, name, p, variant, problem_name)
     return _ALGORITHMS[cache_key]
 
 
-def _make_algorithm(config: Config, problem: Problem, name: str, p: int, variant: dict):
+def _make_algorithm(
+    config: Config, problem: Problem, name: str, p: int, variant: dict, problem_name: str = ""
+):
     lr, bs = variant["lr"], min(variant["batch_size"], p)
     plan = budget(config, name, p, bs)
     per_epoch = plan["batches_per_epoch"]
@@ -550,10 +688,11 @@ def _make_algorithm(config: Config, problem: Problem, name: str, p: int, variant
         )
         minimum = lambda s: s.center
     else:
-        outer_per_epoch = max(per_epoch // config.langevin_steps, 1)
         algo = algorithms.entropy_sgd(
             problem,
-            optimizer(config, config.esgd_lr, outer_per_epoch),
+            optimizer(
+                config, esgd_learning_rate(config, problem_name, lr), plan["steps_per_epoch"]
+            ),
             gamma=config.esgd_gamma,
             gamma_max=config.esgd_gamma_max,
             num_steps=plan["steps"],
@@ -569,7 +708,18 @@ def _make_algorithm(config: Config, problem: Problem, name: str, p: int, variant
     return algo, minimum, plan
 
 
-def train(config: Config, problem: Problem, train_set: Batch, name: str, variant: dict):
+class _Solved(Exception):  # noqa: N818 (control flow, not an error)
+    """Raised by the stop check of `train` with the state and infos so far."""
+
+
+def train(
+    config: Config,
+    problem: Problem,
+    train_set: Batch,
+    name: str,
+    variant: dict,
+    problem_name: str = "",
+):
     """Train one network per seed; returns (states, starts, minima, infos, plan).
 
     ``states``, ``starts`` and ``minima`` carry a leading seed axis;
@@ -577,32 +727,52 @@ def train(config: Config, problem: Problem, train_set: Batch, name: str, variant
     leaves (seeds, R, ...)); every algorithm's network 0 of seed s starts at
     ``model.init(stream(seed_keys, 0)[s])``. ``infos`` is a list, one per seed,
     of the per-step Info (its length the steps run: ``stop_when_solved``
-    stops each seed at its own first solved epoch). The seeds run one after
-    the other through one compiled chunk (on CPU far cheaper to compile than
-    the sample-mapped driver).
+    stops each seed at its own first solved epoch, checked at `epoch_ends`:
+    for Entropy-SGD with nb / L fractional the outer steps nearest the ends of
+    epochs). The seeds run one after the other through one compiled chunk (on
+    CPU far cheaper to compile than the sample-mapped driver).
     """
     p = int(train_set.y.shape[0])
-    algo, minimum, plan = make_algorithm(config, problem, name, p, variant)
+    algo, minimum, plan = make_algorithm(config, problem, name, p, variant, problem_name)
     keys = seed_keys(config)
     init_keys, algo_keys, run_keys = stream(keys, 0), stream(keys, 1), stream(keys, 2)
-    chunk = config.steps_per_chunk or (
-        plan["batches_per_epoch"]
-        if name != "entropy_sgd"
-        else max(plan["batches_per_epoch"] // config.langevin_steps, 1)
-    )
+    ends = epoch_ends(plan)
+    regular = ends == list(range(ends[0], plan["steps"] + 1, ends[0]))
+    if config.steps_per_chunk or regular or not config.stop_when_solved:
+        chunk = config.steps_per_chunk or (ends[0] if regular else round(plan["steps_per_epoch"]))
+        checks = None  # the driver checks at the end of every chunk
+    else:  # epoch ends at irregular outer steps: one step per chunk, checked at the ends
+        chunk, checks = 1, set(ends)
+        solved = jax.jit(algo.solved)
     starts, finals, infos = [], [], []
     for s in range(config.seeds):
         state = algo.init(algo_keys[s], problem.model.init(init_keys[s]))
         starts.append(state.params)
-        state, info = algorithms.run(
-            algo,
-            run_keys[s],
-            state,
-            train_set,
-            plan["steps"],
-            steps_per_chunk=min(chunk, plan["steps"]),
-            stop_when_solved=config.stop_when_solved,
-        )
+        if checks is None:
+            state, info = algorithms.run(
+                algo,
+                run_keys[s],
+                state,
+                train_set,
+                plan["steps"],
+                steps_per_chunk=min(chunk, plan["steps"]),
+                stop_when_solved=config.stop_when_solved,
+            )
+        else:
+            got = []
+
+            def check(done, state, info, got=got):
+                got.append((state, info))
+                if done in checks and bool(solved(state, train_set)):
+                    raise _Solved
+
+            with contextlib.suppress(_Solved):
+                algorithms.run(
+                    algo, run_keys[s], state, train_set, plan["steps"], callback=check,
+                    steps_per_chunk=1,
+                )  # fmt: skip
+            state = got[-1][0]
+            info = jax.tree.map(lambda *xs: np.concatenate(xs), *[i for _, i in got])
         finals.append(state)
         infos.append(info)
     stack = lambda trees: jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
@@ -699,12 +869,15 @@ def measure(config: Config, point: dict):
     problem, train_set, test = make_problem(config, point["problem"], _hidden(config, point))
     name = point["algorithm"]
     variant = _variant(config, point)
-    states, starts, minima, infos, plan = train(config, problem, train_set, name, variant)
+    states, starts, minima, infos, plan = train(
+        config, problem, train_set, name, variant, point["problem"]
+    )
     keys = seed_keys(config)
     noise, probes, chains = stream(keys, 3), stream(keys, 4), stream(keys, 5)
     steps_run = [int(np.shape(jax.tree.leaves(info)[0])[0]) for info in infos]
     per_step, per_epoch = plan["per_step"], plan["batches_per_epoch"]
     inner = per_step if name == "entropy_sgd" else 1  # minibatches per step and network
+    notes = []
     row: dict = {
         "sigmas": [float(s) for s in config.sigmas],
         "train_examples": int(train_set.y.shape[0]),
@@ -715,7 +888,6 @@ def measure(config: Config, point: dict):
         "gradient_evaluations": [t * per_step for t in steps_run],
         "layers": list(weight_norms(jax.tree.map(lambda x: x[0], minima))),
     }
-    notes = []
     per_seed: dict = {}
     for s in range(config.seeds):
         w = jax.tree.map(lambda x, s=s: x[s], minima)
@@ -749,11 +921,39 @@ def measure(config: Config, point: dict):
     elif name == "entropy_sgd":
         row["gamma_start"] = [float(info.gamma[0]) for info in infos]
         row["gamma_end"] = [float(info.gamma[-1]) for info in infos]
-        row["lr_gamma_max"] = config.esgd_lr * config.esgd_gamma_max
+        outer_lr = esgd_learning_rate(config, point["problem"], variant["lr"])
+        row["esgd_lr"] = outer_lr
+        row["lr_gamma_max"] = outer_lr * config.esgd_gamma_max
+        if budget_note(config, plan):
+            notes.insert(0, budget_note(config, plan))
+    notes += coupling_notes(config, name, row)
     row["note"] = "; ".join(notes)
     if notes:
         print(f"flat-minima {point}: " + "; ".join(notes))
     return row, arrays
+
+
+def coupling_notes(config: Config, name: str, row: dict) -> list[str]:
+    """Notes on a row's coupling: lr * gamma_max > 1 with no drops; an auto gamma0 > gamma_max.
+
+    ``row`` needs ``lr_gamma_max`` (replicated SGD, Entropy-SGD) and, for
+    replicated SGD with ``gamma="auto"``, the measured ``gamma_start`` per seed:
+    above ``gamma_max`` the geometric schedule decays instead of growing.
+    """
+    notes = []
+    if name == "replicated" and config.gamma == "auto":
+        for s, g in enumerate(row.get("gamma_start", [])):
+            if g > config.gamma_max:
+                notes.append(
+                    f"seed {s}: gamma='auto' measured gamma0 = {g:.3g} above "
+                    f"gamma_max = {config.gamma_max:g}, so the coupling decays over the run"
+                )
+    if row.get("lr_gamma_max", 0.0) > 1 and not config.lr_drops:
+        notes.append(
+            f"lr * gamma_max = {row['lr_gamma_max']:.3g} > 1 with no lr_drops: beyond the "
+            "stability rule (keep lr * gamma_max <= 1 unless the rate decays)"
+        )
+    return notes
 
 
 def _ragged(traces: list) -> np.ndarray:
@@ -855,9 +1055,13 @@ def correlations(config: Config, rows: list[dict]) -> dict:
     """Spearman's rho between the test error and every flatness measure over all minima.
 
     Pooled and within algorithm (demeaned), each with a cluster-bootstrap
-    interval resampling seeds within algorithm; the typical test-error standard
-    error beside the spread of test errors says whether the test set resolves
-    the differences between minima.
+    interval resampling seeds within algorithm; ``num_clusters`` (per measure)
+    counts the (algorithm, seed) clusters behind each interval and
+    ``min_clusters_per_algorithm`` the fewest seeds of one algorithm;
+    ``reliability_note`` says when that is below `MIN_CLUSTERS`, too few for a
+    reliable interval. The typical test-error standard error beside the spread
+    of test errors says whether the test set resolves the differences between
+    minima.
     """
     groups, clusters, test, stderr = [], [], [], []
     for r in rows:
@@ -866,7 +1070,12 @@ def correlations(config: Config, rows: list[dict]) -> dict:
         test += list(r["test_error"])
         stderr += list(r["test_error_stderr"])
     test_arr = np.asarray(test, dtype=float)
-    out: dict = {"num_minima": int(test_arr.size), "measures": []}
+    out: dict = {
+        "num_minima": int(test_arr.size),
+        "measures": [],
+        "num_clusters": [],
+        "min_clusters_per_algorithm": [],
+    }
     for kind in ("pooled", "within"):
         for part in ("", "_low", "_high"):
             out[f"rho_{kind}{part}"] = []
@@ -875,6 +1084,10 @@ def correlations(config: Config, rows: list[dict]) -> dict:
         x = np.concatenate([_values(r, c) for r in rows]) if rows else np.zeros(0)
         ok = np.isfinite(x)
         out["measures"].append(column_label(config, c))
+        pairs = {(g, k) for g, k, f in zip(groups, clusters, ok, strict=True) if f}
+        per_algorithm = [sum(1 for g, _ in pairs if g == a) for a in dict.fromkeys(groups)]
+        out["num_clusters"].append(len(pairs))
+        out["min_clusters_per_algorithm"].append(min(per_algorithm) if per_algorithm else 0)
         for kind in ("pooled", "within"):
             if ok.sum() >= 3:
                 res = stats.cluster_bootstrap_correlation(
@@ -891,6 +1104,17 @@ def correlations(config: Config, rows: list[dict]) -> dict:
                 vals = (math.nan,) * 3
             for part, v in zip(("", "_low", "_high"), vals, strict=True):
                 out[f"rho_{kind}{part}"].append(v)
+    fewest = min(out["min_clusters_per_algorithm"], default=0)
+    if fewest < MIN_CLUSTERS:
+        out["reliability_note"] = (
+            f"the intervals are not reliable: the cluster bootstrap resamples seeds within "
+            f"algorithm and has only {fewest} clusters (seeds) per algorithm, fewer than "
+            f"{MIN_CLUSTERS}"
+        )
+    else:
+        out["reliability_note"] = (
+            f"{fewest} or more clusters (seeds) per algorithm behind every interval"
+        )
     spread = float(np.std(test_arr, ddof=1)) if test_arr.size > 1 else math.nan
     typical = float(np.median(stderr)) if stderr else math.nan
     out["test_error_spread"] = spread
@@ -1009,7 +1233,11 @@ def summary(config: Config, rows: list[dict]) -> str:
             for j, m in enumerate(a["correlation_measures"]):
                 pooled = _interval(a, "pooled", j)
                 within = _interval(a, "within", j)
-                lines.append(f"  {m:24s} pooled {pooled:28s} within algorithm {within}")
+                k = a["correlation_num_clusters"][j]
+                lines.append(
+                    f"  {m:24s} pooled {pooled:28s} within algorithm {within:28s} {k} clusters"
+                )
+            lines.append("  " + a["correlation_reliability_note"])
             lines.append("  " + a["correlation_resolution_note"])
         lines.append("")
     return "\n".join(lines) + "\n"

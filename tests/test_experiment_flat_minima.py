@@ -14,7 +14,7 @@ import numpy as np
 import optax
 import pytest
 
-from landscape import runs
+from landscape import Problem, data, losses, models, runs
 from landscape.experiments import flat_minima
 
 TIMING = ("seconds",)
@@ -68,12 +68,21 @@ def _check_common_random_numbers(run_dir, noise_keys):
     # gamma="auto" starts at the measured gamma0 and reaches gamma_max at the last step
     assert all(g > 0 for g in rows["replicated"]["gamma_start"])
     assert rows["replicated"]["gamma_end"] == pytest.approx([QUICK.gamma_max] * seeds)
+    # gamma_every="step": geometric per step from the measured gamma0 to gamma_max
+    gamma = _arrays(run_dir, rows["replicated"])["['gamma']"]  # (seeds, steps)
+    t = np.arange(per_network) / (per_network - 1)
+    g0 = np.asarray(rows["replicated"]["gamma_start"])[:, None]
+    np.testing.assert_allclose(gamma, g0 * (QUICK.gamma_max / g0) ** t, rtol=1e-5)
     assert rows["sgd"]["train_examples"] == QUICK.train_examples
     assert rows["sgd"]["parameters"] == 64 * 8 + 8 + 8 * 10 + 10  # hidden=(8,)
     assert "hessian_trace" not in rows["sgd"]  # curvature=False
     analysis = rows[flat_minima.ANALYSIS]
     assert analysis["paired_algorithms"] == ["norm_reduction", "replicated", "entropy_sgd"]
     assert analysis["correlation_num_minima"] == len(QUICK.algorithms) * seeds
+    # one cluster per (algorithm, seed); 2 seeds are too few for a reliable interval
+    assert analysis["correlation_num_clusters"] == [len(QUICK.algorithms) * seeds] * 3
+    assert analysis["correlation_min_clusters_per_algorithm"] == [seeds] * 3
+    assert "not reliable" in analysis["correlation_reliability_note"]
     assert analysis["correlation_measures"] == [
         "local_energy@0.5",
         "local_energy@0.7",
@@ -82,11 +91,12 @@ def _check_common_random_numbers(run_dir, noise_keys):
 
 
 def test_quick_shares_keys_across_algorithms_resumes_after_a_kill_and_plots(tmp_path, monkeypatch):
-    noise_keys = []
+    noise_keys, noise_samples = [], set()
     local_energy = flat_minima.flatness.local_energy
 
     def recording(key, *args, **kwargs):
         noise_keys.append(np.asarray(jax.random.key_data(key)))
+        noise_samples.add(kwargs["num_samples"])
         return local_energy(key, *args, **kwargs)
 
     monkeypatch.setattr(flat_minima.flatness, "local_energy", recording)
@@ -104,8 +114,12 @@ def test_quick_shares_keys_across_algorithms_resumes_after_a_kill_and_plots(tmp_
         assert isinstance(row["note"], str)
     assert "collapsed" in _by_algorithm(tmp_path / "full")["replicated"]
     json.dumps(rows)
-    assert "Spearman" in (tmp_path / "full" / "summary.txt").read_text()
+    text = (tmp_path / "full" / "summary.txt").read_text()
+    assert "Spearman" in text
+    assert f"{len(QUICK.algorithms) * QUICK.seeds} clusters" in text
+    assert "not reliable" in text
     _check_common_random_numbers(tmp_path / "full", noise_keys)
+    assert noise_samples == {QUICK.noise_samples}
 
     # killed during point 2 (its row torn), then resumed: the same rows and arrays
     measure = flat_minima.measure
@@ -224,8 +238,10 @@ def test_optimizer_fields_follow_their_formulas():
     drop = updates(dataclasses.replace(base, lr_drops=(1,), lr_drop_factor=0.5), per_epoch=2)
     np.testing.assert_allclose(drop[1], -0.1 * g, rtol=1e-6)  # epoch 0: steps 0, 1
     np.testing.assert_allclose(drop[2], -0.05 * g, rtol=1e-6)  # epoch 1
-    # norm reduction shrinks the weights by (1 - rate) on top of the step
-    problem, train_set, _ = flat_minima.make_problem(QUICK, "digits")
+    # norm reduction shrinks the weights by (1 - rate) on top of the step (a perceptron:
+    # cheap to compile)
+    problem = Problem(models.perceptron(4), losses.hinge(0.1))
+    train_set = data.random_patterns(jax.random.key(0), n=4, p=60)
     variant = flat_minima.variants(QUICK, "digits")[0]
     config = dataclasses.replace(base, norm_reduction_rate=0.25)
     algo, _, _ = flat_minima.make_algorithm(config, problem, "norm_reduction", 60, variant)
@@ -286,3 +302,239 @@ def test_default_protocol_on_digits_finds_solutions_with_every_column(tmp_path):
     rep = next(r for r in minima if r["algorithm"] == "replicated")
     assert {"replica_spread", "collapsed", "lr_gamma_max", "gamma_start"} <= set(rep)
     assert (tmp_path / "summary.txt").exists()
+
+
+# ----------------------------------------------------------------------------- config checks
+
+BAD = [
+    ({"independent_replicas": False, "gamma": "auto"}, "independent_replicas"),
+    ({"gamma": 0.0}, "gamma"),
+    ({"bootstrap_resamples": 1}, "bootstrap_resamples"),
+    ({"nesterov": True, "momentum": 0.0}, "nesterov"),
+    ({"weight_decay": -0.1}, "weight_decay"),
+    ({"lr_drops": (0,)}, "lr_drops"),
+    ({"lr_drops": (5, -1)}, "lr_drops"),
+    ({"lr_drop_factor": 0.0}, "lr_drop_factor"),
+    ({"langevin_beta": 0.0}, "langevin_beta"),
+    ({"langevin_lr": -0.1}, "langevin_lr"),
+    ({"esgd_ema": 0.0}, "esgd_ema"),
+    ({"esgd_ema": 1.5}, "esgd_ema"),
+    ({"esgd_lr": 0.0}, "esgd_lr"),
+    ({"norm_reduction_rate": -1e-4}, "norm_reduction_rate"),
+    ({"gamma_max": 0.0, "gamma": 0.0}, "gamma"),
+    ({"gamma_max": -1.0}, "gamma_max"),
+    ({"cnn_channels": ()}, "cnn_channels"),
+    ({"committee_lr": 0.0}, "committee_lr"),
+    ({"langevin_weight_decay": -1e-4}, "langevin_weight_decay"),
+    # P=60, B=20, L=20, epochs=2: 6 minibatches, no full outer step of 20
+    ({"langevin_steps": 20}, "langevin_steps=20 with epochs=2"),
+    ({"problems": ("committee",), "alpha": 1.0, "langevin_steps": 7}, "langevin_steps"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "match"), BAD)
+def test_config_rejects_bad_input_naming_the_field(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        dataclasses.replace(QUICK, **overrides)
+
+
+def test_defaults_follow_the_stability_rule_and_the_authors():
+    default = flat_minima.Config.default()
+    assert default.committee_lr * default.gamma_max <= 1
+    assert default.langevin_weight_decay == 1e-4  # Pittorino et al. 2021
+    assert default.langevin_beta == 1e8  # epsilon = 1e-4
+    corr = flat_minima.Config.correlation()
+    assert corr.seeds >= flat_minima.MIN_CLUSTERS
+    minima = len(corr.algorithms) * corr.seeds * len(flat_minima.variants(corr, "digits"))
+    assert minima >= 60
+    # the digits size the Config checks against is the loaded split's
+    config = dataclasses.replace(QUICK, train_examples=0)
+    assert flat_minima.known_train_examples(config, "digits") == int(
+        flat_minima.make_problem(config, "digits")[1].y.shape[0]
+    )
+
+
+# ----------------------------------------------------------------------------- Entropy-SGD budget
+
+
+def test_entropy_sgd_budget_note_and_fractional_lr_drops(monkeypatch):
+    # nb = 60 // 20 = 3, L = 2, epochs = 3: 9 minibatches, 4 outer steps use 8
+    config = dataclasses.replace(
+        QUICK, epochs=3, langevin_steps=2, momentum=0.0, lr_drops=(1, 2), lr_drop_factor=0.5
+    )
+    plan = flat_minima.budget(config, "entropy_sgd", 60, 20)
+    assert (plan["steps"], plan["minibatches"], plan["steps_per_epoch"]) == (4, 8, 1.5)
+    note = flat_minima.budget_note(config, plan)
+    assert "8 minibatches" in note
+    assert "9" in note
+    assert not flat_minima.budget_note(config, flat_minima.budget(config, "sgd", 60, 20))
+    exact = dataclasses.replace(config, epochs=4)  # 12 minibatches, 6 outer steps
+    assert not flat_minima.budget_note(exact, flat_minima.budget(exact, "entropy_sgd", 60, 20))
+    with pytest.raises(ValueError, match="langevin_steps"):
+        flat_minima.budget(dataclasses.replace(config, langevin_steps=5), "entropy_sgd", 20, 20)
+    # the epoch ends (stop checks) and the drops: outer step round(e * 3 / 2)
+    reference = sorted({min(round(e * 3 / 2), 4) for e in range(1, 4)})
+    assert flat_minima.epoch_ends(plan) == reference == [2, 3, 4]
+    assert flat_minima.epoch_ends(flat_minima.budget(config, "sgd", 60, 20)) == [3, 6, 9]
+
+    built = {}
+
+    def recording(config, lr, steps_per_epoch):
+        built["lr"], built["steps_per_epoch"] = lr, steps_per_epoch
+        return optimizer(config, lr, steps_per_epoch)
+
+    optimizer = flat_minima.optimizer
+    monkeypatch.setattr(flat_minima, "optimizer", recording)
+    problem, _, _ = flat_minima.make_problem(config, "digits")
+    variant = {"hidden": [8], "lr": 2 * config.lr, "batch_size": 20}
+    flat_minima._make_algorithm(config, problem, "entropy_sgd", 60, variant, "digits")
+    assert built["steps_per_epoch"] == 1.5
+    assert built["lr"] == pytest.approx(2 * config.esgd_lr)  # scaled with the variant's lr
+    opt = optimizer(config, 1.0, built["steps_per_epoch"])
+    state = opt.init(jnp.zeros(1))
+    rates = []
+    for _ in range(5):
+        u, state = opt.update(jnp.ones(1), state, jnp.zeros(1))
+        rates.append(-float(u[0]))
+    drops = [round(e * 3 / 2) for e in config.lr_drops]  # outer steps 2 and 3
+    expected = [0.5 ** sum(t >= d for d in drops) for t in range(5)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
+
+
+def test_fields_reach_the_algorithms_they_configure(monkeypatch):
+    config = dataclasses.replace(
+        QUICK,
+        esgd_lr=0.7,
+        esgd_gamma=0.04,
+        esgd_gamma_max=0.9,
+        langevin_steps=3,
+        langevin_lr=0.02,
+        langevin_beta=3e7,
+        esgd_ema=0.6,
+        langevin_weight_decay=2e-4,
+        gamma=0.3,
+        gamma_max=7.0,
+        gamma_every="step",
+        replicas=4,
+        center="explicit",
+    )
+    calls = {}
+
+    def recorder(name):
+        def fn(problem, opt, *args, **kwargs):  # noqa: ARG001
+            calls[name] = (args, kwargs)
+            return name
+
+        return fn
+
+    monkeypatch.setattr(flat_minima.algorithms, "entropy_sgd", recorder("entropy_sgd"))
+    monkeypatch.setattr(flat_minima.algorithms, "replicated_sgd", recorder("replicated"))
+    problem, _, _ = flat_minima.make_problem(config, "digits")
+    variant = flat_minima.variants(config, "digits")[0]
+    _, _, plan = flat_minima._make_algorithm(config, problem, "entropy_sgd", 60, variant)
+    kw = calls["entropy_sgd"][1]
+    expected = {
+        "gamma": 0.04,
+        "gamma_max": 0.9,
+        "langevin_steps": 3,
+        "langevin_lr": 0.02,
+        "langevin_beta": 3e7,
+        "ema": 0.6,
+        "langevin_weight_decay": 2e-4,
+        "num_steps": 2,  # 2 epochs x 3 batches // 3
+        "batch_size": 20,
+        "sampling": "epoch",
+    }
+    assert {k: kw[k] for k in expected} == expected
+    assert plan["steps"] == 2
+    _, _, plan = flat_minima._make_algorithm(config, problem, "replicated", 60, variant)
+    args, kw = calls["replicated"]
+    assert args == (4,)
+    expected = {"gamma": 0.3, "gamma_max": 7.0, "gamma_every": "step", "center": "explicit"}
+    assert {k: kw[k] for k in expected} == {**expected}
+    assert kw["num_steps"] == plan["steps"] == 6
+    assert flat_minima.esgd_learning_rate(config, "digits", 0.1) == pytest.approx(0.7 * 2)
+    assert flat_minima.esgd_learning_rate(config, "committee", config.committee_lr) == 0.7
+
+
+def test_seed_fields_give_the_keys():
+    config = dataclasses.replace(QUICK, seed=7, seeds=3)
+    keys = flat_minima.seed_keys(config)
+    assert keys.shape == (3,)
+    for s in range(3):  # fold_in(key(seed), s), by hand
+        np.testing.assert_array_equal(
+            jax.random.key_data(keys[s]),
+            jax.random.key_data(jax.random.fold_in(jax.random.key(7), s)),
+        )
+    other = flat_minima.seed_keys(dataclasses.replace(config, seed=8))
+    assert not np.array_equal(jax.random.key_data(other), jax.random.key_data(keys))
+
+
+def test_coupling_notes_say_when_the_stability_rule_breaks_or_auto_gamma_decays():
+    notes = flat_minima.coupling_notes(
+        QUICK, "replicated", {"lr_gamma_max": 1.5, "gamma_start": [1.0, 3.0]}
+    )
+    assert len(notes) == 2
+    assert "seed 1" in notes[0]
+    assert "decays" in notes[0]
+    assert "lr * gamma_max = 1.5 > 1" in notes[1]
+    assert not flat_minima.coupling_notes(
+        dataclasses.replace(QUICK, lr_drops=(1,)), "replicated", {"lr_gamma_max": 1.5}
+    )
+    assert not flat_minima.coupling_notes(QUICK, "entropy_sgd", {"lr_gamma_max": 1.0})
+
+
+def test_correlations_count_clusters_by_seed_across_variants():
+    rng = np.random.default_rng(0)
+    config = dataclasses.replace(QUICK, seeds=6, algorithms=("sgd", "replicated"))
+    rows = []
+    for name in config.algorithms:
+        for lr in (0.05, 0.1):  # two variants: the same 6 seeds, 6 clusters
+            e = rng.uniform(0.05, 0.2, 6)
+            rows.append(
+                {
+                    "algorithm": name,
+                    "lr": lr,
+                    "test_error": e.tolist(),
+                    "test_error_stderr": (0.01 + 0 * e).tolist(),
+                    "local_energy": rng.uniform(0, 1, (6, len(config.sigmas))).tolist(),
+                    "test_examples": 360,
+                }
+            )
+    out = flat_minima.correlations(config, rows)
+    assert out["num_minima"] == 24
+    assert out["num_clusters"] == [12] * 3
+    assert out["min_clusters_per_algorithm"] == [6] * 3
+    assert "not reliable" not in out["reliability_note"]
+    keys = ("test_error", "test_error_stderr", "local_energy")
+    few = flat_minima.correlations(config, [r | {k: r[k][:5] for k in keys} for r in rows])
+    assert few["min_clusters_per_algorithm"] == [5] * 3
+    assert "not reliable" in few["reliability_note"]
+
+
+def test_entropy_sgd_lr_variants_differ_and_stop_at_the_outer_step_ending_an_epoch(monkeypatch):
+    # nb = 3, L = 2: epochs end at outer steps round(1.5) = 2, 3, ...; solved from the start
+    config = dataclasses.replace(
+        QUICK, algorithms=("entropy_sgd",), seeds=1, epochs=4, stop_when_solved=True
+    )
+    make = flat_minima.make_algorithm
+
+    def always_solved(*args):
+        algo, minimum, plan = make(*args)
+        return algo._replace(solved=lambda state, data: state.step > 0), minimum, plan
+
+    monkeypatch.setattr(flat_minima, "make_algorithm", always_solved)
+    # a perceptron on 60 random patterns: the same budget (nb = 3), far cheaper to compile
+    problem = Problem(models.perceptron(4), losses.hinge(0.1))
+    train_set = data.random_patterns(jax.random.key(0), n=4, p=60)
+    minima = []
+    for lr in (0.05, 0.1):
+        variant = {"hidden": [], "lr": lr, "batch_size": 20}
+        _, _, w, infos, plan = flat_minima.train(
+            config, problem, train_set, "entropy_sgd", variant, "digits"
+        )
+        assert plan["steps"] == 6
+        assert len(infos[0].gamma) == 2  # not 1 (floor nb // L), not 6 (no stop)
+        minima.append(w)
+    diff = [float(jnp.max(jnp.abs(a - b))) for a, b in zip(*map(jax.tree.leaves, minima))]
+    assert max(diff) > 1e-6
