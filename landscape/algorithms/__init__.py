@@ -49,6 +49,12 @@ from landscape.algorithms.focusing_bp import (
     reinforcement_schedule,
     scoping_schedule,
 )
+from landscape.algorithms.focusing_bp_committee import (
+    TreeCommitteeBP,
+    focusing_bp_tree_committee,
+    tree_committee_bp,
+    tree_committee_errors,
+)
 from landscape.algorithms.gradient import (
     SAMPLINGS,
     GradientInfo,
@@ -81,6 +87,10 @@ from landscape.algorithms.replicated import (
 )
 
 __all__ = [
+    "TreeCommitteeBP",
+    "focusing_bp_tree_committee",
+    "tree_committee_bp",
+    "tree_committee_errors",
     "BinaryReplicatedInfo",
     "BinaryReplicatedState",
     "binary_replicated_sgd",

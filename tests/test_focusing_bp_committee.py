@@ -1,0 +1,184 @@
+"""Focusing BP on the tree committee machine: exact on one pattern, solving, samples, bad input.
+
+References: brute-force sums over {-1,+1}^n (n <= 15) of exp(field . w) over the
+weights whose majority output is right (one pattern is a tree factor graph, so
+BP with the exact update is exact); a NumPy majority vote for the solutions; the
+per-sample runs for the vmapped ensemble. Tolerances: 1e-10 in float64 (the x64
+process), 1e-5 in float32.
+"""
+
+import itertools
+
+import jax
+import numpy as np
+import pytest
+
+from landscape import algorithms
+from landscape.algorithms import binary
+from landscape.algorithms import focusing_bp_committee as fbc
+
+
+def _majority_ok(w, xi, k):
+    """NumPy: does w give a strict majority of positive hidden units on every pattern?"""
+    p, n = xi.shape
+    hidden = np.sign((np.asarray(w, float)[None] * xi).reshape(p, k, n // k).sum(-1))
+    return bool(np.all(hidden.sum(-1) >= 1))
+
+
+def _brute(xi, k, field):
+    """Enumerated marginals and (1/n) log sum_{w in SOL} exp(field . w), and #SOL."""
+    n = xi.shape[1]
+    w = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
+    hidden = np.sign((w[:, None, :] * xi[None]).reshape(len(w), xi.shape[0], k, n // k).sum(-1))
+    sol = w[np.all(hidden.sum(-1) >= 1, axis=1)]
+    e = np.exp(sol @ field)
+    return (e[:, None] * sol).sum(0) / e.sum(), np.log(e.sum()) / n, len(sol)
+
+
+def _check_one_pattern(tol, shapes):
+    rng = np.random.default_rng(0)
+    for n, k in shapes:
+        xi = rng.choice([-1.0, 1.0], size=(1, n))
+        for field in (np.zeros(n), 0.6 * rng.normal(size=n)):
+            m, phi, count = _brute(xi, k, field)
+            out = fbc.tree_committee_bp(xi, k, field, update="exact", tol=1e-13)
+            assert bool(out.converged), (n, k)
+            np.testing.assert_allclose(out.marginals, m, atol=tol, rtol=0, err_msg=f"{n},{k}")
+            np.testing.assert_allclose(out.free_entropy, phi, atol=tol, rtol=0)
+            if not field.any():
+                np.testing.assert_allclose(out.free_entropy, np.log(count) / n, atol=tol, rtol=0)
+
+
+@pytest.mark.x64
+def test_exact_bp_is_exact_on_one_pattern_x64():
+    _check_one_pattern(1e-10, [(9, 3), (15, 5)])
+
+
+def _gaussian_errors(blocks):
+    rng = np.random.default_rng(1)
+    errors = []
+    for b in blocks:
+        xi = rng.choice([-1.0, 1.0], size=(1, 3 * b))
+        field = 0.3 * rng.normal(size=3 * b)
+        exact = fbc.tree_committee_bp(xi, 3, field, update="exact")
+        gauss = fbc.tree_committee_bp(xi, 3, field)
+        errors.append(float(np.max(np.abs(np.asarray(exact.marginals - gauss.marginals)))))
+    return errors
+
+
+def test_gaussian_hidden_update_is_close_to_exact():
+    # One pattern, K = 3, blocks of 41: Gaussian against exact BP (exact on a tree).
+    # Measured max marginal error 2.5e-4.
+    (error,) = _gaussian_errors([41])
+    assert 1e-6 < error < 1e-3
+
+
+@pytest.mark.slow
+def test_gaussian_hidden_update_error_falls_with_block_size():
+    # Measured max marginal errors: 1.8e-3 (blocks of 11), 2.5e-4 (41), 2.2e-5 (151).
+    errors = _gaussian_errors([11, 41, 151])
+    assert errors[0] > 4 * errors[1] > 16 * errors[2], errors
+
+
+def test_solves_easy_instances_and_matches_per_sample_runs():
+    # n = 45, K = 3, alpha = 0.2 (P = 9; dr = 0.05, 20 steps, max_sweeps = 50,
+    # tol = 1e-3): measured 8/8 on each of 4 seeds of 8 `random_binary_patterns` samples
+    # (solved_at 1-181 sweeps) and 8/8 on these NumPy patterns (sample 4 at sweep 91, the
+    # others within 2 sweeps): 40/40. The bound >= 7 of 8 allows one failure; at a failure
+    # rate of 1/40 two failures in 8 have probability about 0.02. (At n = 105,
+    # alpha = 0.5 reinforcement solved 16/16 and plain BP, y = 1, 0/16: the slow test.)
+    n, k, count = 45, 3, 8
+    xi = np.random.default_rng(5).choice([-1, 1], size=(count, 9, n)).astype(np.int32)
+    algo = fbc.focusing_bp_tree_committee(
+        n, k, xi.shape[1], algorithms.reinforcement_schedule(0.05), max_sweeps=50, tol=1e-3
+    )
+    keys = jax.random.split(jax.random.key(100), count)
+    both = algorithms.solve(algo, keys, xi, 20, samples=True, steps_per_chunk=10)
+    assert both.solved.sum() >= 7
+    xi_np = np.asarray(xi, float)
+    for s in range(count):
+        if both.solved[s]:
+            assert _majority_ok(both.solution[s], xi_np[s], k)
+            assert int(fbc.tree_committee_errors(both.solution[s], xi[s], k)) == 0
+            assert 0 <= both.solved_at[s] <= both.sweeps[s]
+        else:
+            assert both.solved_at[s] == -1
+    step = jax.jit(algo.step)
+    for s in (0, 4):  # per-sample Python loops of the step, with the keys `solve` derives
+        state = algo.init(jax.random.fold_in(keys[s], 0))
+        run_key, infos = jax.random.fold_in(keys[s], 1), []
+        for t in range(20):
+            state, info = step(jax.random.fold_in(run_key, t), state, xi[s])
+            infos.append(info)
+        infos = jax.tree.map(lambda *a: np.stack(a), *infos)
+        np.testing.assert_array_equal(state.solution, both.solution[s])
+        assert int(state.solved_at) == int(both.solved_at[s])
+        assert int(state.sweeps) == int(both.sweeps[s])
+        # masked once solved: no sweeps, the solution kept, to the end of the 20 steps
+        first = int(np.argmax(infos.solved))
+        assert infos.solved[first:].all()
+        assert np.all(infos.sweeps[first + 1 :] == 0)
+        assert int(state.sweeps) == int(infos.sweeps.sum())
+        assert np.all(np.isinf(infos.gamma))
+        np.testing.assert_allclose(infos.y[: first + 1], 1 / (1 - 0.05 * np.arange(first + 1)))
+        assert np.all(np.isfinite(infos.free_entropy))
+
+
+def test_errors_match_numpy_majority():
+    rng = np.random.default_rng(4)
+    xi = rng.choice([-1, 1], size=(6, 15))
+    w = rng.choice([-1, 1], size=(10, 15))
+    got = np.asarray(fbc.tree_committee_errors(w, xi, 5))
+    for r in range(10):
+        hidden = np.sign((w[r] * xi).reshape(6, 5, 3).sum(-1))
+        assert got[r] == int(np.sum(hidden.sum(-1) < 1))
+
+
+@pytest.mark.slow
+def test_reinforcement_beats_plain_bp_n105():
+    # Measured (2 seeds of 8 samples, alpha = 0.5, dr = 0.02, 50 steps): 16/16 solved
+    # with reinforcement, 0/16 with gamma = inf, y = 1 (no focusing field).
+    n, k, count = 105, 3, 8
+    xi = binary.random_binary_patterns(
+        jax.random.split(jax.random.key(0), count), n, 0.5, samples=True
+    )
+    keys = jax.random.split(jax.random.key(100), count)
+    solved = []
+    for schedule in (algorithms.reinforcement_schedule(0.02), ([np.inf], [1.0])):
+        algo = fbc.focusing_bp_tree_committee(n, k, xi.shape[1], schedule, max_sweeps=50, tol=1e-3)
+        solved.append(int(algorithms.solve(algo, keys, xi, 50, samples=True).solved.sum()))
+    assert solved[0] >= 7, solved
+    assert solved[1] <= 2, solved
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: fbc.focusing_bp_tree_committee(45, 4, 9), "num_hidden=4"),
+        (lambda: fbc.focusing_bp_tree_committee(45, 7, 9), "not divisible by num_hidden"),
+        (lambda: fbc.focusing_bp_tree_committee(36, 3, 9), "odd block size"),
+        (lambda: fbc.focusing_bp_tree_committee(45, 3, 0), "num_patterns"),
+        (lambda: fbc.focusing_bp_tree_committee(45, 3, 9, update="x"), "update"),
+        (lambda: fbc.focusing_bp_tree_committee(45, 3, 9, damping=2.0), "damping"),
+        (lambda: fbc.focusing_bp_tree_committee(45, 3, 9, schedule=([1.0], [0.5])), "ys"),
+        (lambda: fbc.tree_committee_bp(np.full((1, 9), 2.0), 3), "xi has non-binary"),
+        (lambda: fbc.tree_committee_bp(np.zeros((1, 9)), 3), "xi contains zeros"),
+        (lambda: fbc.tree_committee_bp(np.ones((1, 9)), 2), "num_hidden=2"),
+        (lambda: fbc.tree_committee_bp(np.ones((1, 9)), 3, np.ones(8)), "field"),
+        (lambda: fbc.tree_committee_bp(np.ones((1, 9)), 3, damping=1.0), "damping"),
+    ],
+)
+def test_bad_input_raises(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_solve_rejects_non_binary_patterns():
+    algo = fbc.focusing_bp_tree_committee(9, 3, 2)
+    xi = np.ones((2, 9))
+    xi[1, 4] = 0.5
+    with pytest.raises(ValueError, match="patterns has non-binary"):
+        algorithms.solve(algo, jax.random.key(0), xi, 2)
+    xi[1, 4] = 0.0
+    with pytest.raises(ValueError, match="patterns contains zeros"):
+        algorithms.solve(algo, jax.random.key(0), xi, 2)
