@@ -14,7 +14,29 @@ authors run them, on
   ``.gz``; `landscape.data.load`), an MLP 784-hidden-10 or the CNN on 28x28;
 - ``committee``: teacher-student data for a fully connected committee machine of
   sign units, trained on the cross-entropy of the ``readout`` surrogate
-  (`landscape.models.committee_machine`).
+  (`landscape.models.committee_machine`);
+- ``binary_teacher`` (opt-in, ``--set 'problems=["binary_teacher"]'``): binary
+  perceptron minima of teacher-student data. Per seed a teacher w* uniform in
+  {-1, +1}^n (``binary_n``, odd), P = round(``binary_alpha`` n) random +-1
+  patterns labelled y = sign(w* . x) and absorbed (xi <- y xi, as the binary
+  solvers expect), and ``test_examples`` test patterns of the same teacher.
+  The algorithms are the binary solvers ``binary_solvers`` of
+  `landscape.algorithms` (``sbpi``, ``cp_r``, ``focusing_bp``,
+  ``binary_replicated_sgd``, ``replicated_annealing``), built as the
+  algorithmic-threshold study builds them (its ``SOLVERS``: one budget of
+  ``binary_sweeps`` sweeps, focusing BP's reinforcement spread over it) and run
+  with `landscape.algorithms.solve` at kappa = 0. The minimum is the first
+  solution found, else the solver's current configuration (the sign of its
+  hidden states, fields or replica majority). Measured per seed: train error,
+  ``solved``, sweeps, test error (binomial standard error), the overlap
+  w . w* / n with the teacher, and the flip-noise local energy: for each
+  p in ``flip_fractions`` the training error after flipping each weight
+  independently with probability p, averaged over ``noise_samples`` draws
+  (`flip_local_energy`; one uniform u per weight and draw, flipped where
+  u < p, so p = 0 is the train error and p = 1 the error of -w). The protocol
+  fields below (optimizer, replicas, sigmas, curvature) do not apply to it;
+  paired differences are taken against ``sbpi`` (else the first solver) and
+  the correlations use the local energy at every p > 0.
 
 Protocol (every field of `Config`):
 
@@ -69,7 +91,10 @@ Protocol (every field of `Config`):
   minibatch orders (``fold_in(., 1)``: SGD's order is replica 0's), step noise
   (``fold_in(., 2)``), perturbations of the local energy (``fold_in(., 3)``),
   curvature probes (``fold_in(., 4)``) and local-entropy chains
-  (``fold_in(., 5)``); the point index plays no part. `summary.txt` gives
+  (``fold_in(., 5)``); the point index plays no part. ``binary_teacher`` draws
+  its teacher, training and test patterns from ``fold_in(., 6)``, the solver's
+  randomness from ``fold_in(., 1)`` and the flips from ``fold_in(., 3)``,
+  the same for every solver of a seed. `summary.txt` gives
   paired per-seed differences (algorithm minus SGD) with a two-sided sign test.
 
 Measurements of every minimum, per seed: train and test error (with the test
@@ -118,9 +143,12 @@ import numpy as np
 
 from landscape import algorithms, curvature, data, flatness, losses, models, runs, stats
 from landscape._util import check_positive_int
+from landscape.algorithms.binary import check_odd, count_errors, stabilities
+from landscape.algorithms.binary_replicated import center_weights
 from landscape.algorithms.gradient import batches_per_epoch, sgd
 from landscape.algorithms.replicated import replica_spread
 from landscape.curvature.trace import invariant_trace, weight_norms
+from landscape.experiments import algorithmic_threshold
 from landscape.models.committee import READOUTS
 from landscape.problem import Batch, Problem
 
@@ -129,7 +157,10 @@ DESCRIPTION = (
     "local energy, Hessian, test error of SGD/NR/rSGD/Entropy-SGD minima; flatness vs test error"
 )
 ALGORITHMS = ("sgd", "norm_reduction", "replicated", "entropy_sgd")
-PROBLEMS = ("digits", "digits_cnn", "mnist", "mnist_cnn", "committee")
+PROBLEMS = ("digits", "digits_cnn", "mnist", "mnist_cnn", "committee", "binary_teacher")
+BINARY = "binary_teacher"
+BINARY_SOLVERS = ("sbpi", "cp_r", "focusing_bp", "binary_replicated_sgd", "replicated_annealing")
+BINARY_BASELINE = "sbpi"  # the binary solvers' paired differences are taken against it
 REAL = {"digits": "digits", "digits_cnn": "digits", "mnist": "idx", "mnist_cnn": "idx"}
 COLLAPSED = 1e-2  # relative replica spread below which the replicas have collapsed
 EXAMPLES_PER_CHUNK = 4096  # Hessian products and errors over larger sets go in chunks
@@ -154,7 +185,12 @@ class Config:
     replica spread and gamma along one replicated run. ``summary.txt``: the
     table per algorithm, the paired differences to SGD with sign tests, the
     correlations with their intervals. MNIST: ``--set
-    problems=mnist --set data_path=DIR`` (see `Config.mnist`).
+    problems=mnist --set data_path=DIR`` (see `Config.mnist`). Binary
+    perceptron minima of teacher-student data: ``--set
+    'problems=["binary_teacher"]'`` with the ``binary_*`` fields, the
+    ``flip_fractions``, ``test_examples`` and ``noise_samples`` (see the
+    module docstring; n = 201 at alpha = 0.6, below the solvers' algorithmic
+    thresholds at 1000 sweeps).
     """
 
     problems: tuple[str, ...] = ("digits",)
@@ -174,6 +210,12 @@ class Config:
     test_examples: int = 2000  # the committee's test set
     committee_beta: float = 10.0
     committee_lr: float = 0.1  # committee_lr * gamma_max <= 1 (see the stability rule)
+    # the binary perceptron (teacher-student, problem binary_teacher)
+    binary_n: int = 201  # odd
+    binary_alpha: float = 0.6
+    binary_solvers: tuple[str, ...] = BINARY_SOLVERS
+    binary_sweeps: int = 1000  # every solver's budget (algorithmic-threshold's SOLVERS)
+    flip_fractions: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)
     # the shared optimizer and budget
     batch_size: int = 32
     lr: float = 0.05
@@ -308,11 +350,32 @@ class Config:
             raise ValueError(f"momentum={self.momentum}; expected 0 <= momentum < 1")
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True with momentum=0; expected momentum > 0 for Nesterov")
+        self._check_binary()
         if "entropy_sgd" in self.algorithms:
-            for problem in self.problems:
+            for problem in (p for p in self.problems if p != BINARY):
                 p = known_train_examples(self, problem)
                 for v in variants(self, problem) if p is not None else ():
                     _check_outer_step(self, batches_per_epoch(p, min(v["batch_size"], p)))
+
+    def _check_binary(self) -> None:
+        check_odd(self.binary_n, "binary_n")
+        check_positive_int(self.binary_sweeps, "binary_sweeps")
+        a = self.binary_alpha
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not 0 < a < math.inf:
+            raise ValueError(f"binary_alpha={a!r}; expected a finite positive load P / n")
+        known = [s for s in BINARY_SOLVERS if algorithmic_threshold.SOLVERS.get(s)]
+        bad = [s for s in self.binary_solvers if s not in known]
+        if (
+            bad
+            or not self.binary_solvers
+            or len(set(self.binary_solvers)) < len(self.binary_solvers)
+        ):
+            raise ValueError(
+                f"binary_solvers={list(self.binary_solvers)}; expected distinct names from {known}"
+            )
+        f = self.flip_fractions
+        if not f or any(isinstance(x, bool) or not 0 <= x <= 1 for x in f):
+            raise ValueError(f"flip_fractions={list(f)}; expected probabilities in [0, 1]")
 
     @classmethod
     def quick(cls) -> Config:
@@ -479,6 +542,9 @@ def points(config: Config) -> list[dict]:
     out = []
     varied = bool(config.vary_hidden or config.vary_lr or config.vary_batch_size)
     for p in config.problems:
+        if p == BINARY:
+            out += [{"problem": p, "algorithm": a} for a in config.binary_solvers]
+            continue
         for v in variants(config, p):
             for a in config.algorithms:
                 out.append({"problem": p, **(v if varied else {}), "algorithm": a})
@@ -971,6 +1037,175 @@ def _hidden(config: Config, point: dict) -> tuple[int, ...] | None:
 
 
 # ---------------------------------------------------------------------------------------
+# binary perceptron minima of teacher-student data (problem binary_teacher)
+
+
+def binary_teacher_data(config: Config, key: jax.Array) -> dict:
+    """One seed's teacher and absorbed training and test patterns from ``key``.
+
+    Teacher w* uniform in {-1, +1}^n (``fold_in(key, 0)``), P = round(alpha n)
+    training inputs (``fold_in(key, 1)``) and ``test_examples`` test inputs
+    (``fold_in(key, 2)``) uniform in {-1, +1}^n, labels y = sign(w* . x)
+    (n odd: never 0), absorbed xi = y x. Returns ``teacher`` (n,), ``train``
+    (P, n) and ``test`` (T, n), int32.
+    """
+    n = config.binary_n
+    p = data.num_patterns(config.binary_alpha, n)
+
+    def spins(k, shape):
+        return jnp.where(jax.random.bernoulli(k, 0.5, shape), 1, -1).astype(jnp.int32)
+
+    teacher = spins(jax.random.fold_in(key, 0), (n,))
+
+    def absorbed(k, count):
+        x = spins(k, (count, n))
+        y = jnp.where(stabilities(teacher, x) > 0, 1, -1).astype(jnp.int32)
+        return x * y[:, None]
+
+    return {
+        "teacher": teacher,
+        "train": absorbed(jax.random.fold_in(key, 1), p),
+        "test": absorbed(jax.random.fold_in(key, 2), config.test_examples),
+    }
+
+
+def binary_error(w: jax.Array, xi: jax.Array) -> jax.Array:
+    """Fraction of absorbed patterns with stability w . xi_mu <= 0; w (..., n), xi (P, n)."""
+    return count_errors(stabilities(w, xi), 1) / xi.shape[-2]
+
+
+def flip_local_energy(
+    key: jax.Array, w: jax.Array, xi: jax.Array, fractions, num_samples: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training error after flipping each weight with probability p, for every p in ``fractions``.
+
+    E(p) = E_u [ err(w * (1 - 2 [u < p])) ], u uniform in [0, 1)^n, one u per
+    draw for every p (``jax.random.split(key, num_samples)``, draw j
+    ``jax.random.uniform(keys[j], (n,))``), so the curves are coupled across
+    p, E(0) is the training error of w and E(1) that of -w. Returns the mean
+    and standard error std(ddof=1)/sqrt(S) over the draws, each (len(fractions),).
+    """
+    fractions = jnp.asarray(fractions, dtype=jnp.float32)
+    keys = jax.random.split(key, num_samples)
+
+    def one(k):
+        u = jax.random.uniform(k, w.shape)
+        flipped = jnp.where(u[None, :] < fractions[:, None], -w[None, :], w[None, :])
+        return binary_error(flipped, xi)  # (F,)
+
+    errors = np.asarray(jax.vmap(one)(keys), dtype=float)  # (S, F)
+    est = stats.estimate(errors)
+    return np.asarray(est.mean, dtype=float), np.asarray(est.stderr, dtype=float)
+
+
+def current_weights(state) -> jax.Array:
+    """A binary solver's configuration: its first solution when solved, else its current one.
+
+    Clipped rules (SBPI, CP+R): sign(h); focusing BP: the sign of the total
+    fields (ties +1); binary rSGD and annealing: the replicas' majority
+    sign(sum_a w_a); one sample's state, (n,) int32.
+    """
+    if hasattr(state, "messages"):
+        total = state.focusing + jnp.sum(state.messages, axis=0)
+        now = jnp.where(total >= 0, 1, -1)
+    elif hasattr(state, "weights"):
+        now = state.weights if state.weights.ndim == 1 else center_weights(state.weights)
+    else:
+        now = jnp.where(state.hidden > 0, 1, -1)
+    return jnp.where(state.solved, state.solution, now).astype(jnp.int32)
+
+
+def binary_solver(config: Config, name: str):
+    """(algorithm, max_steps) of solver ``name`` from algorithmic-threshold's ``SOLVERS``."""
+    p = data.num_patterns(config.binary_alpha, config.binary_n)
+    return algorithmic_threshold.SOLVERS[name](config.binary_n, p, 0.0, config.binary_sweeps)
+
+
+def measure_binary(config: Config, point: dict):
+    """Run one binary solver on every seed's teacher-student instance and measure its minima.
+
+    Keys from the seed alone: data ``fold_in(seed key, 6)``, the solver
+    ``fold_in(., 1)`` (`algorithms.solve` folds 0 for init, 1 for the run),
+    flips ``fold_in(., 3)``; the same for every solver. Returns (row, arrays).
+    """
+    keys = seed_keys(config)
+    sets = [binary_teacher_data(config, k) for k in stream(keys, 6)]
+    xi = jnp.stack([d["train"] for d in sets])
+    algo, max_steps = binary_solver(config, point["algorithm"])
+    out = algorithms.solve(
+        algo, stream(keys, 1), xi, max_steps, samples=True,
+        steps_per_chunk=min(max_steps, 50),
+    )  # fmt: skip
+    flips = stream(keys, 3)
+    row: dict = {
+        "sigmas": [float(f) for f in config.flip_fractions],
+        "train_examples": int(xi.shape[1]),
+        "test_examples": config.test_examples,
+        "n": config.binary_n,
+        "alpha": config.binary_alpha,
+        "sweeps_budget": config.binary_sweeps,
+        "solved": [bool(x) for x in out.solved],
+        "sweeps": [int(x) for x in out.sweeps],
+        "solved_at": [int(x) for x in out.solved_at],
+    }
+    minima, notes = [], []
+    for s, d in enumerate(sets):
+        state = jax.tree.map(lambda x, s=s: x[s], out.state)
+        w = current_weights(state)
+        minima.append(w)
+        train_error = float(binary_error(w, d["train"]))
+        test_error = float(binary_error(w, d["test"]))
+        le, le_err = flip_local_energy(
+            flips[s], w, d["train"], config.flip_fractions, config.noise_samples
+        )
+        got = {
+            "train_error": train_error,
+            "test_error": test_error,
+            "test_error_stderr": math.sqrt(test_error * (1 - test_error) / config.test_examples),
+            "solution": train_error == 0.0,
+            "teacher_overlap": float(jnp.mean(w * d["teacher"])),
+            "local_energy": le.tolist(),
+            "local_energy_stderr": le_err.tolist(),
+        }
+        for key, value in got.items():
+            row.setdefault(key, []).append(value)
+        if not got["solution"]:
+            notes.append(f"seed {s}: not solved (training error {train_error:.4g})")
+    row["note"] = "; ".join(notes)
+    arrays = {"minimum": np.stack(minima), "teacher": np.stack([d["teacher"] for d in sets])}
+    return row, arrays
+
+
+def view(config: Config, problem: str) -> dict:
+    """What a problem's analysis compares: ``names``, ``baseline``, ``sigmas`` and columns.
+
+    The network problems: `config.algorithms` against ``sgd`` at `config.sigmas`;
+    ``binary_teacher``: ``binary_solvers`` against ``sbpi`` (else the first)
+    at the ``flip_fractions``, with the local energy at every fraction, the
+    test and train errors (``summary``) and the local energy at every p > 0
+    (``correlation``).
+    """
+    if problem != BINARY:
+        return {
+            "names": tuple(config.algorithms),
+            "baseline": "sgd",
+            "sigmas": tuple(config.sigmas),
+            "summary": summary_columns(config),
+            "correlation": correlation_columns(config),
+        }
+    names = tuple(config.binary_solvers)
+    fractions = tuple(config.flip_fractions)
+    return {
+        "names": names,
+        "baseline": BINARY_BASELINE if BINARY_BASELINE in names else names[0],
+        "sigmas": fractions,
+        "summary": [("local_energy", i) for i in range(len(fractions))]
+        + [("test_error", None), ("train_error", None)],
+        "correlation": [("local_energy", i) for i, p in enumerate(fractions) if p > 0],
+    }
+
+
+# ---------------------------------------------------------------------------------------
 # analysis: paired differences and correlations
 
 
@@ -986,10 +1221,11 @@ def summary_columns(config: Config) -> list[tuple[str, int | None]]:
     return cols
 
 
-def column_label(config: Config, col: tuple[str, int | None]) -> str:
-    """``local_energy@0.5``, or the row key."""
+def column_label(config: Config, col: tuple[str, int | None], sigmas=None) -> str:
+    """``local_energy@0.5`` (at ``sigmas``, default `config.sigmas`), or the row key."""
     key, i = col
-    return f"{key}@{config.sigmas[i]:g}" if i is not None else key
+    sigmas = config.sigmas if sigmas is None else sigmas
+    return f"{key}@{sigmas[i]:g}" if i is not None else key
 
 
 def _values(row: dict, col: tuple[str, int | None]) -> np.ndarray:
@@ -1004,19 +1240,21 @@ def _variant_key(row: dict) -> tuple:
     return (tuple(row.get("hidden", [])), row.get("lr"), row.get("batch_size"))
 
 
-def paired_differences(config: Config, rows: list[dict]) -> dict:
+def paired_differences(config: Config, rows: list[dict], problem: str = "") -> dict:
     """Per algorithm other than SGD: mean, stderr and sign-test p of (algorithm - SGD) per seed.
 
     Pairs are the same (variant, seed): equal initialisation and noise (common
     random numbers). Returns ``{"algorithms", "measures", "mean", "stderr",
-    "sign_test_p", "pairs"}`` with (algorithm, measure) lists.
+    "sign_test_p", "pairs"}`` with (algorithm, measure) lists. For
+    ``problem="binary_teacher"`` the solvers against the baseline of `view`.
     """
-    cols = summary_columns(config)
-    sgd = {_variant_key(r): r for r in rows if r["algorithm"] == "sgd"}
-    out = {"algorithms": [], "measures": [column_label(config, c) for c in cols]}
-    out.update(mean=[], stderr=[], sign_test_p=[], pairs=[])
-    for name in config.algorithms:
-        if name == "sgd" or not sgd:
+    spec = view(config, problem)
+    cols, base = spec["summary"], spec["baseline"]
+    sgd = {_variant_key(r): r for r in rows if r["algorithm"] == base}
+    out = {"algorithms": [], "measures": [column_label(config, c, spec["sigmas"]) for c in cols]}
+    out.update(baseline=base, mean=[], stderr=[], sign_test_p=[], pairs=[])
+    for name in spec["names"]:
+        if name == base or not sgd:
             continue
         mine = [r for r in rows if r["algorithm"] == name and _variant_key(r) in sgd]
         means, errs, ps, ns = [], [], [], []
@@ -1051,7 +1289,7 @@ def correlation_columns(config: Config) -> list[tuple[str, int | None]]:
     return cols
 
 
-def correlations(config: Config, rows: list[dict]) -> dict:
+def correlations(config: Config, rows: list[dict], problem: str = "") -> dict:
     """Spearman's rho between the test error and every flatness measure over all minima.
 
     Pooled and within algorithm (demeaned), each with a cluster-bootstrap
@@ -1080,10 +1318,11 @@ def correlations(config: Config, rows: list[dict]) -> dict:
         for part in ("", "_low", "_high"):
             out[f"rho_{kind}{part}"] = []
     key = jax.random.fold_in(jax.random.key(config.seed), 999)
-    for j, c in enumerate(correlation_columns(config)):
+    spec = view(config, problem)
+    for j, c in enumerate(spec["correlation"]):
         x = np.concatenate([_values(r, c) for r in rows]) if rows else np.zeros(0)
         ok = np.isfinite(x)
-        out["measures"].append(column_label(config, c))
+        out["measures"].append(column_label(config, c, spec["sigmas"]))
         pairs = {(g, k) for g, k, f in zip(groups, clusters, ok, strict=True) if f}
         per_algorithm = [sum(1 for g, _ in pairs if g == a) for a in dict.fromkeys(groups)]
         out["num_clusters"].append(len(pairs))
@@ -1143,8 +1382,8 @@ def analysis(config: Config, run_dir: Path, problem: str) -> dict:
         for r in runs.read_rows(run_dir)
         if r.get("problem") == problem and r.get("algorithm") != ANALYSIS
     ]
-    paired = paired_differences(config, rows)
-    corr = correlations(config, rows)
+    paired = paired_differences(config, rows, problem)
+    corr = correlations(config, rows, problem)
     return {
         **{f"paired_{k}": v for k, v in paired.items()},
         **{f"correlation_{k}": v for k, v in corr.items()},
@@ -1158,6 +1397,8 @@ def run(config: Config, run_dir: Path) -> None:
     def one(point: dict, sample_keys: jax.Array):  # noqa: ARG001 (keys come from the seed)
         if point["algorithm"] == ANALYSIS:
             return analysis(config, run_dir, point["problem"]), None
+        if point["problem"] == BINARY:
+            return measure_binary(config, point)
         return measure(config, point)
 
     runs.scan(run_dir, points(config), one, seed=config.seed, samples=config.seeds)
@@ -1177,13 +1418,15 @@ def _pm(mean: float | None, err: float | None) -> str:
 def summary(config: Config, rows: list[dict]) -> str:
     """Per problem: the table of means, the paired differences to SGD, the correlations."""
     lines = []
-    cols = summary_columns(config)
-    labels = [column_label(config, c) for c in cols]
     for problem in config.problems:
+        spec = view(config, problem)
+        cols = spec["summary"]
+        labels = [column_label(config, c, spec["sigmas"]) for c in cols]
+        width = max(16, 2 + max(len(name) for name in spec["names"]))
         mine = [r for r in rows if r.get("problem") == problem and r["algorithm"] != ANALYSIS]
         lines.append(f"== {problem}: mean ± stderr over {config.seeds} seeds (all variants) ==")
-        lines.append("algorithm".ljust(16) + "".join(f"{lab:>22s}" for lab in labels))
-        for name in config.algorithms:
+        lines.append("algorithm".ljust(width) + "".join(f"{lab:>22s}" for lab in labels))
+        for name in spec["names"]:
             rs = [r for r in mine if r["algorithm"] == name]
             if not rs:
                 continue
@@ -1192,7 +1435,7 @@ def summary(config: Config, rows: list[dict]) -> str:
                 v = np.concatenate([_values(r, c) for r in rs])
                 v = v[np.isfinite(v)]
                 cells.append(_pm(*stats.mean_stderr(v)) if v.size else "n/a")
-            lines.append(name.ljust(16) + "".join(f"{x:>22s}" for x in cells))
+            lines.append(name.ljust(width) + "".join(f"{x:>22s}" for x in cells))
         extra = []
         for r in mine:
             if "gradient_evaluations" in r:
@@ -1206,6 +1449,13 @@ def summary(config: Config, rows: list[dict]) -> str:
                         else ""
                     )
                 )
+            if "sweeps_budget" in r:
+                extra.append(
+                    f"  {r['algorithm']}: solved {sum(r['solved'])}/{len(r['solved'])}, sweeps "
+                    + ", ".join(str(x) for x in r["sweeps"])
+                    + f" of {r['sweeps_budget']}, teacher overlap "
+                    + ", ".join(f"{x:.3f}" for x in r["teacher_overlap"])
+                )
             if r.get("note"):
                 extra.append(f"  note {r['algorithm']}: {r['note']}")
         lines += extra[:12]
@@ -1213,7 +1463,10 @@ def summary(config: Config, rows: list[dict]) -> str:
         if found:
             a = found[0]
             if a["paired_algorithms"]:
-                lines.append("paired differences (algorithm - sgd), mean ± stderr [sign-test p]:")
+                base = a.get("paired_baseline", "sgd")
+                lines.append(
+                    f"paired differences (algorithm - {base}), mean ± stderr [sign-test p]:"
+                )
                 for i, name in enumerate(a["paired_algorithms"]):
                     cells = [
                         f"{_pm(m, e)} [{p:.2g}]" if _finite(m) else "n/a"
@@ -1224,7 +1477,7 @@ def summary(config: Config, rows: list[dict]) -> str:
                             strict=True,
                         )
                     ]
-                    lines.append(name.ljust(16) + "".join(f"{x:>30s}" for x in cells))
+                    lines.append(name.ljust(width) + "".join(f"{x:>30s}" for x in cells))
             n = a["correlation_num_minima"]
             lines.append(
                 f"Spearman rho with the test error over {n} minima, "
@@ -1276,7 +1529,8 @@ def plot(run_dir: Path) -> list[Path]:
             test = np.asarray(r["test_error"], dtype=float)
             label = f"{r['algorithm']} (test {test.mean():.3f})"
             plots.errorbar(ax, np.asarray(r["sigmas"]), mean, err, label=label)
-        ax.set_xlabel("sigma (multiplicative noise)")
+        binary = problem == BINARY
+        ax.set_xlabel("flip fraction p" if binary else "sigma (multiplicative noise)")
         ax.set_ylabel("training error")
         ax.set_title(f"local energy, {problem}")
         ax.legend(fontsize=7)
