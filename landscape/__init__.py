@@ -38,6 +38,7 @@ __all__ = [
     "algorithms",
     "curvature",
     "data",
+    "energy",
     "exact",
     "flatness",
     "jamming",
