@@ -162,20 +162,22 @@ def test_bad_algorithm_arguments(setup):
 
 
 def test_partial_last_chunk_keeps_per_sample_info_axes():
-    # AnnealingInfo.energy has a replica axis after the step axis: the last,
-    # partial chunk must be cut on the step axis (samples, steps, y), not the last one.
-    n, y, samples = 11, 3, 2
-    algo = algorithms.replicated_annealing(n, y=y, beta=0.1)
-    keys = jax.random.split(jax.random.key(0), samples)
-    patterns = algorithms.random_binary_patterns(keys, n, 1.0, samples=True)
-    state = jax.vmap(algo.init)(keys)
+    # An Info field with an axis after the step axis (like AnnealingInfo.energy, one
+    # value per replica): the last, partial chunk must be cut on the step axis.
+    def step(key, count, data):  # noqa: ARG001
+        return count + 1, count + jnp.arange(3.0)
+
+    algo = algorithms.Algorithm(lambda key, params: params, step)  # noqa: ARG005
+    samples = 2
+    state = jnp.zeros(samples)
     _, info = algorithms.run(
         algo,
         jax.random.split(jax.random.key(1), samples),
         state,
-        patterns,
+        jnp.zeros((samples, 1)),
         7,
         steps_per_chunk=3,
         samples=True,
     )
-    assert info.energy.shape == (samples, 7, y)
+    assert info.shape == (samples, 7, 3)
+    np.testing.assert_array_equal(info[0, :, 0], np.arange(7.0))
