@@ -289,6 +289,50 @@ def signs(field: jax.Array) -> jax.Array:
     return jnp.where(field >= 0, 1, -1).astype(jnp.int32)
 
 
+def finish_step(
+    state: FocusingBPState,
+    messages: jax.Array,
+    focusing: jax.Array,
+    total: jax.Array,
+    w: jax.Array,
+    errors: jax.Array,
+    done: jax.Array,
+    converged: jax.Array,
+    phi: jax.Array,
+    gamma: jax.Array,
+    y: jax.Array,
+) -> tuple[FocusingBPState, FocusingBPInfo]:
+    """The end of a focusing step, shared by every focusing-BP solver: state and info.
+
+    ``total`` the total fields (n,), ``w`` their signs, ``errors`` the patterns
+    w gets wrong, ``done`` the sweeps this step ran, ``phi`` the Bethe free
+    entropy per weight. A sample already solved keeps its state unchanged and
+    reports zero sweeps, errors and free entropy.
+    """
+    found = errors == 0
+    new = FocusingBPState(
+        messages,
+        focusing,
+        state.index + 1,
+        jnp.where(found, w, state.solution),
+        found,
+        jnp.where(found, state.sweeps + done, -1),
+        state.sweeps + done,
+    )
+    new = jax.tree.map(lambda a, b: jnp.where(state.solved, a, b), state, new)
+    info = FocusingBPInfo(
+        jnp.mean(jnp.tanh(total) ** 2),
+        converged,
+        jnp.where(state.solved, 0, done),
+        jnp.where(state.solved, 0, errors),
+        gamma,
+        y,
+        jnp.where(state.solved, 0.0, phi),
+        new.solved,
+    )
+    return new, info
+
+
 def build_step(
     *,
     kappa: float = 0.0,
@@ -345,29 +389,8 @@ def build_step(
         u, f, done, delta, found, w = jax.lax.while_loop(cond, body, (*start, errors0 == 0, w0))
         total = f + jnp.sum(u, axis=0)
         w, errors = solves(total)
-        found = errors == 0
         phi = bethe_free_entropy(xi, u, f, kappa=kappa, update=update) / xi.shape[-1]
-        new = FocusingBPState(
-            u,
-            f,
-            state.index + 1,
-            jnp.where(found, w, state.solution),
-            found,
-            jnp.where(found, state.sweeps + done, -1),
-            state.sweeps + done,
-        )
-        new = jax.tree.map(lambda a, b: jnp.where(state.solved, a, b), state, new)
-        info = FocusingBPInfo(
-            jnp.mean(jnp.tanh(total) ** 2),
-            delta < tol,
-            jnp.where(state.solved, 0, done),
-            jnp.where(state.solved, 0, errors),
-            gamma,
-            y,
-            jnp.where(state.solved, 0.0, phi),
-            new.solved,
-        )
-        return new, info
+        return finish_step(state, u, f, total, w, errors, done, delta < tol, phi, gamma, y)
 
     return step
 

@@ -62,6 +62,7 @@ from landscape.algorithms.focusing_bp import (
     check_tol,
     check_update,
     factor_update,
+    finish_step,
     focusing_field,
     init,
     reinforcement_schedule,
@@ -386,29 +387,8 @@ def build_step(
         u, f, done, delta, found, w = jax.lax.while_loop(cond, body, (*start, errors0 == 0, w0))
         total = f + jnp.sum(u, axis=0)
         w, errors = solves(total)
-        found = errors == 0
         phi = tree_committee_free_entropy(xi, u, f, num_hidden, update=update) / xi.shape[-1]
-        new = FocusingBPState(
-            u,
-            f,
-            state.index + 1,
-            jnp.where(found, w, state.solution),
-            found,
-            jnp.where(found, state.sweeps + done, -1),
-            state.sweeps + done,
-        )
-        new = jax.tree.map(lambda a, b: jnp.where(state.solved, a, b), state, new)
-        info = FocusingBPInfo(
-            jnp.mean(jnp.tanh(total) ** 2),
-            delta < tol,
-            jnp.where(state.solved, 0, done),
-            jnp.where(state.solved, 0, errors),
-            gamma,
-            y,
-            jnp.where(state.solved, 0.0, phi),
-            new.solved,
-        )
-        return new, info
+        return finish_step(state, u, f, total, w, errors, done, delta < tol, phi, gamma, y)
 
     return step
 
