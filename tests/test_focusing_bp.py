@@ -6,6 +6,7 @@ weight exp(gamma w . w_ref); BP with the exact factor update is exact on trees
 (the x64 process), 1e-5 in float32.
 """
 
+import functools
 import importlib
 import itertools
 
@@ -189,6 +190,97 @@ def test_info_and_masking():
     assert int(state.sweeps) == int(infos.sweeps[: solved_step + 1].sum())
     assert np.all(infos.sweeps[solved_step + 1 :] == 0)  # masked once solved
     assert np.all(np.isfinite(infos.free_entropy))
+
+
+@functools.partial(jax.jit, static_argnames="sweeps")
+def _replicated_fixed_point(xi, gamma, y, sweeps=3000):
+    """Focusing BP at fixed (gamma, y) without the early stop: (Phi_y, S, last max |delta u|)."""
+    xi = jnp.asarray(xi, jnp.float64)
+
+    def sweep(_, c):
+        u, f, _ = c
+        new, _ = fbp.bp_sweep(xi, u, f, 0.5, update="exact")
+        f = fbp.focusing_field(jnp.sum(new, axis=0), gamma, y)
+        return new, f, jnp.max(jnp.abs(new - u))
+
+    zeros = jnp.zeros(xi.shape, xi.dtype)
+    start = (zeros, zeros[0], jnp.array(jnp.inf, xi.dtype))
+    u, f, delta = jax.lax.fori_loop(0, sweeps, sweep, start)
+    s, sites = fbp.replicated_observables(jnp.sum(u, axis=0), f, gamma, y)
+    phi = y * fbp.bethe_free_entropy(xi, u, f, update="exact") + sites
+    return phi, s, delta
+
+
+@pytest.mark.x64
+def test_replicated_free_entropy_exact_on_a_forest_x64():
+    # Patterns on single weights fix w_0 = +1 and w_1 = -1; w_2, w_3 are free. The
+    # replicated graph is then a forest and Phi_y = log sum_{w~} prod_a sum_{w^a in SOL}
+    # exp(gamma (w~ . w^a - n)) = 2 log(1 + e^(-2 gamma y)) + 2 log(2 (1 + e^(-2 gamma))^y).
+    xi = np.zeros((2, 4))
+    xi[0, 0], xi[1, 1] = 1.0, -1.0
+    for gamma, y in [(0.3, 2.0), (0.8, 3.0), (0.5, 2.5)]:
+        phi, s, delta = _replicated_fixed_point(xi, gamma, y, sweeps=200)
+        assert delta < 1e-13
+        expected = 2 * np.log1p(np.exp(-2 * gamma * y)) + 2 * (
+            np.log(2) + y * np.log1p(np.exp(-2 * gamma))
+        )
+        np.testing.assert_allclose(phi, expected, atol=1e-12, rtol=0)
+        # S: the fixed sites' reference agrees with them w.p. 1/(1 + e^(-2 gamma y))
+        # ... and the free sites' w.p. 1/(1 + e^(-2 gamma))
+        agree_fixed = 1 / (1 + np.exp(-2 * gamma * y))
+        agree_free = 1 / (1 + np.exp(-2 * gamma))
+        expected_s = ((2 * agree_fixed - 1) + (2 * agree_free - 1)) / 2
+        np.testing.assert_allclose(s, expected_s, atol=1e-12, rtol=0)
+
+
+@pytest.mark.x64
+def test_replicated_free_entropy_is_stationary_x64():
+    # With loops: at a BP fixed point (exact update) the total derivative of the Bethe
+    # free entropy in gamma is its partial derivative, y n (S - 1); and at y = 1 the
+    # reference is a leaf: Phi_1 = F + n log(1 + e^(-2 gamma)).
+    rng = np.random.default_rng(3)
+    n = 15
+    xi = jnp.asarray(rng.choice([-1.0, 1.0], size=(5, n)))
+    gamma, y, step = 0.4, 3.0, 1e-4
+    phi, s, delta = _replicated_fixed_point(xi, gamma, y)
+    assert delta < 1e-12
+    plus, _, _ = _replicated_fixed_point(xi, gamma + step, y)
+    minus, _, _ = _replicated_fixed_point(xi, gamma - step, y)
+    slope = (plus - minus) / (2 * step)
+    np.testing.assert_allclose(slope / (y * n), s - 1, atol=1e-7, rtol=0)
+    assert -1 < s - 1 < -1e-3  # a real coupling, not a saturated one
+    phi_1, s_1, _ = _replicated_fixed_point(xi, gamma, 1.0)
+    u = jax.lax.fori_loop(
+        0, 3000, lambda _, u: fbp.bp_sweep(xi, u, jnp.zeros(n), 0.5, update="exact")[0], xi * 0
+    )
+    plain = fbp.bethe_free_entropy(jnp.asarray(xi), u, jnp.zeros(n), update="exact")
+    np.testing.assert_allclose(phi_1, plain + n * np.log1p(np.exp(-2 * gamma)), atol=1e-10)
+    np.testing.assert_allclose(s_1, np.tanh(gamma), atol=1e-12)
+
+
+def test_info_reports_the_replicated_system():
+    # Per focusing step, the info's replicated quantities are those of the step's messages.
+    n = 51
+    xi = binary.random_binary_patterns(jax.random.key(5), n, 0.3)
+    schedule = algorithms.scoping_schedule(np.array([0.2, 0.5, 1.0]), 3.0)
+    algo = algorithms.focusing_bp(n, xi.shape[0], schedule, max_sweeps=30)
+    state = algo.init(jax.random.key(6))
+    state, info = algo.step(jax.random.key(7), state, xi)
+    h = jnp.sum(state.messages, axis=0)
+    gamma, y = jnp.float32(0.2), jnp.float32(3.0)
+    s, sites = fbp.replicated_observables(h, state.focusing, gamma, y)
+    f1 = fbp.bethe_free_entropy(xi.astype(jnp.float32), state.messages, state.focusing)
+    phi = (y * f1 + sites) / n
+    np.testing.assert_allclose(info.reference_overlap, s, rtol=1e-6)
+    np.testing.assert_allclose(info.replicated_free_entropy, phi, rtol=1e-5)
+    np.testing.assert_allclose(info.local_entropy, phi / y + gamma * (1 - s), rtol=1e-5)
+    assert 0 < float(info.reference_overlap) < 1
+    # reinforcement (gamma = inf): S = 1 and the local entropy is Phi_y / y
+    algo = algorithms.focusing_bp(n, xi.shape[0], algorithms.reinforcement_schedule(0.5))
+    _, info = algo.step(jax.random.key(7), algo.init(jax.random.key(6)), xi)
+    assert float(info.reference_overlap) == 1.0
+    np.testing.assert_allclose(info.local_entropy, info.replicated_free_entropy / info.y)
+    assert np.isfinite(float(info.replicated_free_entropy))
 
 
 def test_exact_update_solver_small():

@@ -24,6 +24,14 @@ field, f: focusing field), clipped at +-30, m_{i->mu} = tanh h_{i->mu}.
   f_i = atanh[tanh(gamma) tanh((y - 1) atanh(tanh(gamma) tanh h_i))], h_i = H_i - f_i,
   with atanh(tanh a tanh b) = 1/2 [lc(a + b) - lc(a - b)], lc = log cosh; at
   gamma = inf (reinforcement) f_i = (y - 1) h_i.
+- The replicated system behind the focusing field (`replicated_observables`):
+  y replicas w^a of the weights and a reference w~ with the weight
+  prod_a 1[w^a in SOL] exp(gamma (w~ . w^a - n)); per site the reference gets
+  a_i = atanh(tanh(gamma) tanh h_i) from each replica, sends g_i = (y - 1) a_i
+  back, and f_i = atanh(tanh(gamma) tanh g_i). Per focusing step the info
+  reports S = (1/n) sum_i <w_i^a w~_i>, q = (1/n) sum_i m_i^2 and the Bethe
+  free entropy Phi_y of that system (as BinaryCommitteeMachineFBP.jl's
+  ``compute_S``, ``compute_q`` and free energy, in this normalisation).
 
 Patterns may contain zeros inside the core (a zero is "not connected"; the tree
 tests use patterns with disjoint supports); `landscape.algorithms.solve` rejects
@@ -101,6 +109,43 @@ def focusing_field(h: jax.Array, gamma: jax.Array, y: jax.Array) -> jax.Array:
     g = jnp.where(inf, 1.0, gamma).astype(h.dtype)
     finite = atanh_tanh_tanh(g, (y - 1) * atanh_tanh_tanh(g, h))
     return jnp.clip(jnp.where(inf, (y - 1) * h, finite), -CLIP, CLIP)
+
+
+def replicated_observables(
+    h: jax.Array, focusing: jax.Array, gamma: jax.Array, y: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """The reference overlap and the site part of the replicated Bethe free entropy.
+
+    The replicated system of the module docstring: y replicas (real y >= 1)
+    coupled to a reference by exp(gamma (w~_i w_i^a - 1)) per site, so that
+    gamma = inf is the constraint w^a = w~. With h_i the replica's cavity field
+    without the focusing field (sum_mu u_{mu->i}, (n,)), a_i = atanh(tanh(gamma)
+    tanh h_i), g_i = (y - 1) a_i, ``focusing`` f_i (n,) and lc = log 2cosh:
+
+    - S = (1/n) sum_i (tanh h_i tanh g_i + t) / (1 + t tanh h_i tanh g_i),
+      t = tanh gamma: the overlap <w_i^a w~_i> of a replica with the reference;
+    - sites = sum_i { y [log(e^lc(h_i + g_i) + e^(lc(h_i - g_i) - 2 gamma))
+      - lc(h_i + f_i)] + (1 - y) lc(y a_i) }: the coupling-factor, reference
+      and replica-edge terms of the Bethe free entropy, so that with F the
+      Bethe free entropy of one replica's factor graph with f as external field
+      (`bethe_free_entropy`), Phi_y = y F + sites estimates
+      log sum_{w~} sum_{w^1..w^y in SOL} exp(gamma sum_a (w~ . w^a - n)).
+
+    At a BP fixed point (exact factor update) (1/(y n)) dPhi_y/dgamma = S - 1;
+    at y = 1, Phi_1 = F + n log(1 + e^(-2 gamma)). Returns ``(S, sites)``, scalars.
+    """
+    inf = jnp.isinf(gamma)
+    g_finite = jnp.where(inf, 1.0, gamma).astype(h.dtype)
+    a = jnp.where(inf, h, atanh_tanh_tanh(g_finite, h))
+    g = (y - 1) * a
+    t = jnp.tanh(g_finite)
+    t = jnp.where(inf, 1.0, t)
+    th, tg = jnp.tanh(h), jnp.tanh(g)
+    overlap = jnp.mean((th * tg + t) / (1 + t * th * tg))
+    penalty = jnp.where(inf, -jnp.inf, -2 * g_finite)
+    coupling = jnp.logaddexp(_lc2(h + g), _lc2(h - g) + penalty)
+    sites = jnp.sum(y * (coupling - _lc2(h + focusing)) + (1 - y) * _lc2(y * a))
+    return overlap, sites
 
 
 def _gaussian_factor(x: jax.Array, h: jax.Array, kappa: float) -> tuple[jax.Array, jax.Array]:
@@ -250,9 +295,15 @@ class FocusingBPInfo(NamedTuple):
         y: the step's number of replicas (real, >= 1).
         free_entropy: (1/n) `bethe_free_entropy` of the patterns with the focusing
             fields as external fields, (1/n) log sum_{w in SOL} exp(f . w) in the
-            Bethe approximation (the messages of the step; not the replicated
-            free entropy of the y-replica system).
+            Bethe approximation (one replica; the replicated system is below).
         solved: whether the sample is solved after the step.
+        reference_overlap: S, the overlap of a replica with the reference
+            (`replicated_observables`; 1 at gamma = inf).
+        replicated_free_entropy: Phi_y / n, the Bethe free entropy of the
+            replicated system per weight (`replicated_observables`).
+        local_entropy: Phi_y / (n y) + gamma (1 - S) (the gamma (1 - S) term is
+            0 at gamma = inf): at large y the entropy per weight of the
+            solutions at distance d = (1 - S)/2 from the reference.
     """
 
     overlap: jax.Array
@@ -263,6 +314,9 @@ class FocusingBPInfo(NamedTuple):
     y: jax.Array
     free_entropy: jax.Array
     solved: jax.Array
+    reference_overlap: jax.Array
+    replicated_free_entropy: jax.Array
+    local_entropy: jax.Array
 
 
 def _dtype() -> Any:
@@ -298,17 +352,23 @@ def finish_step(
     errors: jax.Array,
     done: jax.Array,
     converged: jax.Array,
-    phi: jax.Array,
+    free_entropy: jax.Array,
     gamma: jax.Array,
     y: jax.Array,
 ) -> tuple[FocusingBPState, FocusingBPInfo]:
     """The end of a focusing step, shared by every focusing-BP solver: state and info.
 
     ``total`` the total fields (n,), ``w`` their signs, ``errors`` the patterns
-    w gets wrong, ``done`` the sweeps this step ran, ``phi`` the Bethe free
-    entropy per weight. A sample already solved keeps its state unchanged and
-    reports zero sweeps, errors and free entropy.
+    w gets wrong, ``done`` the sweeps this step ran, ``free_entropy`` the Bethe
+    free entropy (not per weight) of one replica's factor graph with the
+    focusing fields as external fields; the replicated observables come from
+    `replicated_observables`. A sample already solved keeps its state
+    unchanged and reports zero sweeps, errors and free entropies.
     """
+    n = total.shape[-1]
+    s, sites = replicated_observables(total - focusing, focusing, gamma, y)
+    phi_y = (y * free_entropy + sites) / n
+    local = phi_y / y + jnp.where(jnp.isinf(gamma), 0.0, gamma * (1 - s))
     found = errors == 0
     new = FocusingBPState(
         messages,
@@ -327,8 +387,11 @@ def finish_step(
         jnp.where(state.solved, 0, errors),
         gamma,
         y,
-        jnp.where(state.solved, 0.0, phi),
+        jnp.where(state.solved, 0.0, free_entropy / n),
         new.solved,
+        jnp.where(state.solved, 0.0, s),
+        jnp.where(state.solved, 0.0, phi_y),
+        jnp.where(state.solved, 0.0, local),
     )
     return new, info
 
@@ -389,7 +452,7 @@ def build_step(
         u, f, done, delta, found, w = jax.lax.while_loop(cond, body, (*start, errors0 == 0, w0))
         total = f + jnp.sum(u, axis=0)
         w, errors = solves(total)
-        phi = bethe_free_entropy(xi, u, f, kappa=kappa, update=update) / xi.shape[-1]
+        phi = bethe_free_entropy(xi, u, f, kappa=kappa, update=update)
         return finish_step(state, u, f, total, w, errors, done, delta < tol, phi, gamma, y)
 
     return step

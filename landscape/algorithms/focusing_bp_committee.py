@@ -387,7 +387,7 @@ def build_step(
         u, f, done, delta, found, w = jax.lax.while_loop(cond, body, (*start, errors0 == 0, w0))
         total = f + jnp.sum(u, axis=0)
         w, errors = solves(total)
-        phi = tree_committee_free_entropy(xi, u, f, num_hidden, update=update) / xi.shape[-1]
+        phi = tree_committee_free_entropy(xi, u, f, num_hidden, update=update)
         return finish_step(state, u, f, total, w, errors, done, delta < tol, phi, gamma, y)
 
     return step
