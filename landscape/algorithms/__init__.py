@@ -51,6 +51,8 @@ from landscape.algorithms.focusing_bp import (
 )
 from landscape.algorithms.focusing_bp_committee import (
     TreeCommitteeBP,
+    committee_errors,
+    focusing_bp_committee,
     focusing_bp_tree_committee,
     tree_committee_bp,
     tree_committee_errors,
@@ -88,6 +90,8 @@ from landscape.algorithms.replicated import (
 
 __all__ = [
     "TreeCommitteeBP",
+    "committee_errors",
+    "focusing_bp_committee",
     "focusing_bp_tree_committee",
     "tree_committee_bp",
     "tree_committee_errors",
