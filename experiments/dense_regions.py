@@ -10,13 +10,13 @@ enumerate every solution (n in {21, 23}), this study measures it exactly.
 
 For each (n, alpha), ``instances`` random instances (labels absorbed, kappa =
 0) are drawn; each instance's solution set SOL is enumerated once (meet in the
-middle over the two halves of the weights, `solution_set`; UNSAT instances are
+middle over the two halves of the weights, `landscape.exact.solution_set`; UNSAT instances are
 skipped), and for every s in SOL the number of solutions at exact Hamming
 distance k,
 
     N_k(s) = #{s' in SOL : d(s, s') = k},    k = 1..max_k (default n // 4),
 
-is counted from all pairwise distances (`neighbour_counts`). Every solver of
+is counted from all pairwise distances (`landscape.exact.neighbour_counts`). Every solver of
 ``solvers`` (names of the algorithmic-threshold study's `SOLVERS`, each given
 `SWEEPS` sweeps) is run from ``restarts`` random starts on every SAT instance;
 ``uniform`` is the control, an exact sampler drawing ``restarts`` solutions
@@ -81,8 +81,8 @@ import numpy as np
 
 from landscape import algorithms, plots, runs
 from landscape._util import check_positive_int
-from landscape.algorithms.binary import threshold
 from landscape.exact.enumeration import MAX_ENUMERATION_N
+from landscape.exact.solutions import codes, margins, neighbour_counts, solution_set
 from landscape.experiments.algorithmic_threshold import SOLVERS
 
 NAME = "dense-regions"
@@ -92,76 +92,7 @@ DESCRIPTION = "Binary perceptron, exact solution sets: N_k around the solutions 
 UNIFORM = "uniform"
 #: Sweep budget of every solver per restart (the algorithmic-threshold study's constructors).
 SWEEPS = 300
-#: Rows of the pairwise-distance block in `neighbour_counts` (memory: block x |SOL| bytes).
-DISTANCE_BLOCK = 512
-
-
-# --- exact counts --------------------------------------------------------------------------
-
-
-def _all_signs(bits: int) -> np.ndarray:
-    """Every vector of {-1,+1}^bits as rows (2^bits, bits) int64, bit i of the row index -> +1."""
-    idx = np.arange(2**bits, dtype=np.int64)[:, None]
-    return np.where((idx >> np.arange(bits)) & 1, 1, -1).astype(np.int64)
-
-
-def solution_set(xi: Any, kappa: float = 0.0) -> np.ndarray:
-    """Every solution of the binary perceptron, exactly: (M, n) int8 +-1, sorted by `codes`.
-
-    SOL = {w in {-1,+1}^n : Delta_mu = w . xi_mu >= floor(kappa sqrt n) + 1 for all mu}
-    (Delta > kappa sqrt(n), the library's strict criterion), by meet in the
-    middle: the partial stabilities of all 2^(n//2) first halves and all
-    2^(n - n//2) second halves, summed pairwise in blocks (integer arithmetic).
-
-    Args:
-        xi: absorbed +-1 patterns (P, n), n <= 24.
-        kappa: margin >= 0.
-    """
-    xi = np.asarray(xi, dtype=np.int64)
-    p, n = xi.shape
-    if n > MAX_ENUMERATION_N:
-        raise ValueError(f"xi has n={n}; expected n <= {MAX_ENUMERATION_N} to enumerate")
-    t = threshold(kappa, n)
-    n1 = n // 2
-    first, second = _all_signs(n1), _all_signs(n - n1)
-    s1, s2 = first @ xi[:, :n1].T, second @ xi[:, n1:].T  # (2^n1, P), (2^n2, P)
-    found = []
-    block = max(1, 2**22 // (s2.shape[0] * max(p, 1)))
-    for start in range(0, s1.shape[0], block):
-        ok = np.all(s1[start : start + block, None, :] + s2[None, :, :] >= t, axis=-1)
-        i, j = np.nonzero(ok)
-        found.append(np.concatenate([first[start + i], second[j]], axis=1))
-    sol = np.concatenate(found, axis=0).astype(np.int8)
-    return sol[np.argsort(codes(sol), kind="stable")]
-
-
-def codes(weights: Any) -> np.ndarray:
-    """The integer code of +-1 vectors: sum_i 2^i [w_i = +1]; (..., n) -> (...,) int64."""
-    w = np.asarray(weights)
-    return np.sum((w > 0).astype(np.int64) << np.arange(w.shape[-1], dtype=np.int64), axis=-1)
-
-
-def neighbour_counts(solutions: Any, max_k: int) -> np.ndarray:
-    """N_k(s) for k = 1..max_k from all pairwise Hamming distances: (M, n) -> (M, max_k) int64.
-
-    d(s, s') = popcount(code(s) xor code(s')), in blocks of `DISTANCE_BLOCK` rows.
-    """
-    sol = np.asarray(solutions)
-    n = sol.shape[1]
-    c = codes(sol)
-    out = np.zeros((c.shape[0], n + 1), np.int64)
-    for start in range(0, c.shape[0], DISTANCE_BLOCK):
-        d = np.bitwise_count(c[start : start + DISTANCE_BLOCK, None] ^ c[None, :]).astype(np.int64)
-        rows = np.arange(d.shape[0])[:, None] * (n + 1)
-        out[start : start + d.shape[0]] = np.bincount(
-            (rows + d).ravel(), minlength=d.shape[0] * (n + 1)
-        ).reshape(d.shape[0], n + 1)
-    return out[:, 1 : max_k + 1]
-
-
-def margins(solutions: Any, xi: Any) -> np.ndarray:
-    """m(s) = min_mu Delta_mu(s), the integer margin of every solution: (M, n) -> (M,) int64."""
-    return np.min(np.asarray(solutions, np.int64) @ np.asarray(xi, np.int64).T, axis=1)
+# --- exact counts: `landscape.exact.solutions` --------------------------------------------
 
 
 def mid_ranks(values: Any) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 `landscape.exact`: the certified spherical solver (`maximal_stability`,
 `decide`), the one binary enumerator (`enumerate_signs`, behind both
-`binary_enumeration` and `flatness.local_entropy_enumerated`) and the sphere
-minimiser (`minimize_sphere`).
+`binary_enumeration` and `flatness.local_entropy_enumerated`), the sphere
+minimiser (`minimize_sphere`) and the solution sets with their neighbour counts
+(`solution_set`, `neighbour_counts`, against itertools loops).
 """
 
 import itertools
@@ -336,3 +337,69 @@ def test_sphere_minimum_accepts_both_key_kinds(instance):
         jax.vmap(jax.random.PRNGKey)(seeds), xi, y, 0.5, samples=True, starts=2, max_steps=50
     )
     np.testing.assert_array_equal(typed.weights, legacy.weights)
+
+
+# --- the solution set of a small binary perceptron and its neighbour counts ----------------
+
+
+def _brute_solutions(xi, kappa=0.0):
+    """Solutions (list of tuples) and, per solution, {k: N_k}, by plain loops."""
+    n = xi.shape[1]
+    sols = [
+        w
+        for w in itertools.product((-1, 1), repeat=n)
+        if all(np.dot(x, w) > kappa * math.sqrt(n) for x in xi)
+    ]
+    counts = []
+    for s in sols:
+        c = dict.fromkeys(range(1, n + 1), 0)
+        for t in sols:
+            d = sum(a != b for a, b in zip(s, t, strict=True))
+            if d:
+                c[d] += 1
+        counts.append(c)
+    return sols, counts
+
+
+@pytest.mark.parametrize(("n", "p", "kappa"), [(11, 4, 0.0), (9, 3, 0.4), (13, 2, 0.0)])
+def test_solution_set_and_neighbour_counts_match_brute_force(n, p, kappa, monkeypatch):
+    xi = np.random.default_rng(n).choice([-1, 1], size=(p, n))
+    sols, counts = _brute_solutions(xi, kappa)
+    assert 3 < len(sols) < 2**n  # a non-trivial set
+    got = exact.solution_set(xi, kappa)
+    assert got.dtype == np.int8
+    assert sorted(map(tuple, got.tolist())) == sorted(sols)
+    np.testing.assert_array_equal(np.sort(exact.codes(got)), exact.codes(got))  # sorted
+    max_k = 4
+    n_k = exact.neighbour_counts(got, max_k)
+    by_solution = {s: c for s, c in zip(sols, counts, strict=True)}
+    for row, w in zip(n_k, got.tolist(), strict=True):
+        assert row.tolist() == [by_solution[tuple(w)][k] for k in range(1, max_k + 1)]
+    # blocks smaller than the set give the same counts
+    monkeypatch.setattr("landscape.exact.solutions.DISTANCE_BLOCK", 3)
+    np.testing.assert_array_equal(exact.neighbour_counts(got, max_k), n_k)
+    np.testing.assert_array_equal(exact.margins(got, xi), np.min(got.astype(int) @ xi.T, axis=1))
+    assert np.all(exact.margins(got, xi) > kappa * math.sqrt(n))
+
+
+def test_solution_set_of_an_unsat_instance_is_empty():
+    xi = np.array([[1, 1, 1], [-1, -1, -1]])  # w . xi and -w . xi cannot both be positive
+    assert exact.solution_set(xi).shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: exact.solution_set(np.ones((2, 4))), "n=4"),
+        (lambda: exact.solution_set(np.ones((2, 25))), "n=25"),
+        (lambda: exact.solution_set(np.zeros((2, 5))), "xi has entries"),
+        (lambda: exact.solution_set(np.ones(5)), "xi has shape"),
+        (lambda: exact.solution_set(np.ones((2, 5)), kappa=-0.1), "kappa"),
+        (lambda: exact.neighbour_counts(np.ones((2, 5)), 0), "max_k"),
+        (lambda: exact.neighbour_counts(np.ones((2, 5)), 6), "max_k"),
+        (lambda: exact.margins(np.ones((2, 5)), np.ones((2, 7))), "n=5"),
+    ],
+)
+def test_solution_set_bad_input(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

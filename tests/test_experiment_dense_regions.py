@@ -1,12 +1,11 @@
-"""dense-regions: exact counts against brute force, the uniform control, the quick run and resume.
+"""dense-regions: the margin identity, the uniform control, the quick run and resume.
 
-References: itertools enumeration of {-1,+1}^n with Python loops for the
-solution set and N_k; the mid-rank definition worked by hand; the exact
+(`landscape.exact.solution_set` and `neighbour_counts` are tested against
+brute force in tests/test_exact.py.) References: the mid-rank definition worked by hand; the exact
 identity mean_s pct(s) = 1/2; the margin identity N_j = C(n, j) for j <= k when
 the margin is >= 2k + 1.
 """
 
-import itertools
 import json
 import math
 
@@ -17,43 +16,6 @@ import pytest
 from landscape import cli, runs
 from landscape.algorithms import binary
 from landscape.experiments import dense_regions as dr
-
-
-def brute_force(xi):
-    """Solutions (list of tuples) and, per solution, {k: N_k}, by plain loops."""
-    n = xi.shape[1]
-    sols = [w for w in itertools.product((-1, 1), repeat=n) if all(np.dot(x, w) > 0 for x in xi)]
-    counts = []
-    for s in sols:
-        c = dict.fromkeys(range(1, n + 1), 0)
-        for t in sols:
-            d = sum(a != b for a, b in zip(s, t, strict=True))
-            if d:
-                c[d] += 1
-        counts.append(c)
-    return sols, counts
-
-
-def test_solution_set_and_neighbour_counts_match_brute_force():
-    n = 11
-    xi = np.asarray(binary.random_binary_patterns(jax.random.key(3), n, 0.4))
-    sols, counts = brute_force(xi)
-    assert 10 < len(sols) < 2**n  # a non-trivial set
-    got = dr.solution_set(xi)
-    assert sorted(map(tuple, got.tolist())) == sorted(sols)
-    np.testing.assert_array_equal(np.sort(dr.codes(got)), dr.codes(got))  # sorted by code
-    max_k = 4
-    n_k = dr.neighbour_counts(got, max_k)
-    by_solution = {s: c for s, c in zip(sols, counts, strict=True)}
-    for row, w in zip(n_k, got.tolist(), strict=True):
-        assert row.tolist() == [by_solution[tuple(w)][k] for k in range(1, max_k + 1)]
-    # blocks smaller than the set give the same counts
-    old, dr.DISTANCE_BLOCK = dr.DISTANCE_BLOCK, 7
-    try:
-        np.testing.assert_array_equal(dr.neighbour_counts(got, max_k), n_k)
-    finally:
-        dr.DISTANCE_BLOCK = old
-    np.testing.assert_array_equal(dr.margins(got, xi), np.min(got.astype(int) @ xi.T, axis=1))
 
 
 def test_margin_identity_holds():

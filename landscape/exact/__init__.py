@@ -7,6 +7,9 @@
   (n <= 24), by Hamming distance from a reference; `binary_enumeration`
   (SAT/UNSAT and maximal stability of the binary perceptron) and
   `landscape.flatness.local_entropy_enumerated` are built on it.
+- `solution_set`, `neighbour_counts`, `margins`, `codes`: every solution of a
+  small binary perceptron (meet in the middle) and, for each, the number
+  N_k of solutions at exact Hamming distance k (the dense-regions study).
 - `minimize_sphere`: minima of the quadratic hinge on the sphere |w|^2 = n to
   machine precision (L-BFGS in float64, several starts).
 """
@@ -19,6 +22,7 @@ from landscape.exact.enumeration import (
     binary_enumeration,
     enumerate_signs,
 )
+from landscape.exact.solutions import codes, margins, neighbour_counts, solution_set
 from landscape.exact.sphere import SphereMinimum, minimize_sphere
 from landscape.exact.spherical import Decision, MaximalStability, decide, maximal_stability
 
@@ -31,8 +35,12 @@ __all__ = [
     "SignCounts",
     "SphereMinimum",
     "binary_enumeration",
+    "codes",
     "decide",
     "enumerate_signs",
+    "margins",
     "maximal_stability",
     "minimize_sphere",
+    "neighbour_counts",
+    "solution_set",
 ]
