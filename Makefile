@@ -1,8 +1,9 @@
 # Two entry points that work on a fresh machine with only python3:
 #   make run   - set up .venv and run the main job (`landscape explore`)
 #   make test  - set up .venv and run lint, tests (float32, then float64) and doctests;
-#                then, where a Python >= 3.12 exists, the default suite again against the
-#                newest JAX/flax/optax in .venv-latest (JAX 0.11+ needs Python >= 3.12)
+#                then, where a Python >= 3.12 exists, the default library tests again
+#                against the newest JAX/flax/optax in .venv-latest (JAX 0.11+ needs
+#                Python >= 3.12)
 #   make bench - every experiments/bench_*.py in its quick mode -> bench.json, bench.md
 PYTHON ?= python3
 VENV := .venv
@@ -15,6 +16,9 @@ VERSIONS := import sys, jax, flax, optax; print(f"versions: python {sys.version.
 LATEST_PYTHON ?= $(shell for p in python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3); do \
 	$$p -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 LATEST := .venv-latest
+# The newest-JAX run checks the library against new releases; the studies' plumbing
+# (tests/test_experiment_*.py: configs, rows, resume, figures) runs once, in .venv.
+LIBRARY_ONLY := --ignore-glob='tests/test_experiment_*'
 
 .PHONY: run test test-latest lint format bench clean
 
@@ -57,7 +61,7 @@ test-latest:
 	else \
 		$(MAKE) --no-print-directory $(LATEST)/.test-installed && \
 		$(LATEST)/bin/python -c '$(VERSIONS)' && \
-		$(LATEST)/bin/python -m pytest -n 2 $(DEFAULT_TESTS); \
+		$(LATEST)/bin/python -m pytest -n 2 $(DEFAULT_TESTS) $(LIBRARY_ONLY); \
 	fi
 
 bench: $(VENV)/.run-installed $(VENV)/.test-installed

@@ -190,6 +190,13 @@ def test_info_and_masking():
     assert int(state.sweeps) == int(infos.sweeps[: solved_step + 1].sum())
     assert np.all(infos.sweeps[solved_step + 1 :] == 0)  # masked once solved
     assert np.all(np.isfinite(infos.free_entropy))
+    # the replicated system under reinforcement (gamma = inf): S = 1, local entropy Phi_y / y
+    ran = slice(0, solved_step + 1)
+    np.testing.assert_array_equal(infos.reference_overlap[ran], 1.0)
+    assert np.all(np.isfinite(infos.replicated_free_entropy))
+    np.testing.assert_allclose(
+        infos.local_entropy[ran], infos.replicated_free_entropy[ran] / infos.y[ran], rtol=1e-6
+    )
 
 
 @functools.partial(jax.jit, static_argnames="sweeps")
@@ -275,12 +282,6 @@ def test_info_reports_the_replicated_system():
     np.testing.assert_allclose(info.replicated_free_entropy, phi, rtol=1e-5)
     np.testing.assert_allclose(info.local_entropy, phi / y + gamma * (1 - s), rtol=1e-5)
     assert 0 < float(info.reference_overlap) < 1
-    # reinforcement (gamma = inf): S = 1 and the local entropy is Phi_y / y
-    algo = algorithms.focusing_bp(n, xi.shape[0], algorithms.reinforcement_schedule(0.5))
-    _, info = algo.step(jax.random.key(7), algo.init(jax.random.key(6)), xi)
-    assert float(info.reference_overlap) == 1.0
-    np.testing.assert_allclose(info.local_entropy, info.replicated_free_entropy / info.y)
-    assert np.isfinite(float(info.replicated_free_entropy))
 
 
 def test_exact_update_solver_small():
