@@ -384,7 +384,10 @@ def test_solution_set_and_neighbour_counts_match_brute_force(n, p, kappa, monkey
 
 def test_solution_set_of_an_unsat_instance_is_empty():
     xi = np.array([[1, 1, 1], [-1, -1, -1]])  # w . xi and -w . xi cannot both be positive
-    assert exact.solution_set(xi).shape == (0, 3)
+    sol = exact.solution_set(xi)
+    assert sol.shape == (0, 3)
+    assert exact.neighbour_counts(sol, 2).shape == (0, 2)
+    assert exact.margins(sol, xi).shape == (0,)
 
 
 @pytest.mark.parametrize(
@@ -395,6 +398,7 @@ def test_solution_set_of_an_unsat_instance_is_empty():
         (lambda: exact.solution_set(np.zeros((2, 5))), "xi has entries"),
         (lambda: exact.solution_set(np.ones(5)), "xi has shape"),
         (lambda: exact.solution_set(np.ones((2, 5)), kappa=-0.1), "kappa"),
+        (lambda: exact.solution_set(np.ones((2, 5)), kappa=True), "kappa"),
         (lambda: exact.neighbour_counts(np.ones((2, 5)), 0), "max_k"),
         (lambda: exact.neighbour_counts(np.ones((2, 5)), 6), "max_k"),
         (lambda: exact.margins(np.ones((2, 5)), np.ones((2, 7))), "n=5"),

@@ -213,8 +213,7 @@ def _replicated_fixed_point(xi, gamma, y, sweeps=3000):
     zeros = jnp.zeros(xi.shape, xi.dtype)
     start = (zeros, zeros[0], jnp.array(jnp.inf, xi.dtype))
     u, f, delta = jax.lax.fori_loop(0, sweeps, sweep, start)
-    s, sites = fbp.replicated_observables(jnp.sum(u, axis=0), f, gamma, y)
-    phi = y * fbp.bethe_free_entropy(xi, u, f, update="exact") + sites
+    phi, s = fbp.replicated_free_entropy(xi, u, gamma, y, update="exact")
     return phi, s, delta
 
 
@@ -238,6 +237,11 @@ def test_replicated_free_entropy_exact_on_a_forest_x64():
         agree_free = 1 / (1 + np.exp(-2 * gamma))
         expected_s = ((2 * agree_fixed - 1) + (2 * agree_free - 1)) / 2
         np.testing.assert_allclose(s, expected_s, atol=1e-12, rtol=0)
+    # reinforcement at large y saturates the fixed sites' fields (H = y h = 50 * 30 >> CLIP):
+    # Phi_y(inf) = log #SOL = log 4 and S = 1, untouched by the clipping
+    phi, s, _ = _replicated_fixed_point(xi, jnp.inf, 50.0, sweeps=200)
+    np.testing.assert_allclose(phi, np.log(4.0), atol=1e-10, rtol=0)
+    assert float(s) == 1.0
 
 
 @pytest.mark.x64
@@ -273,11 +277,9 @@ def test_info_reports_the_replicated_system():
     algo = algorithms.focusing_bp(n, xi.shape[0], schedule, max_sweeps=30)
     state = algo.init(jax.random.key(6))
     state, info = algo.step(jax.random.key(7), state, xi)
-    h = jnp.sum(state.messages, axis=0)
     gamma, y = jnp.float32(0.2), jnp.float32(3.0)
-    s, sites = fbp.replicated_observables(h, state.focusing, gamma, y)
-    f1 = fbp.bethe_free_entropy(xi.astype(jnp.float32), state.messages, state.focusing)
-    phi = (y * f1 + sites) / n
+    phi, s = fbp.replicated_free_entropy(xi.astype(jnp.float32), state.messages, gamma, y)
+    phi = phi / n
     np.testing.assert_allclose(info.reference_overlap, s, rtol=1e-6)
     np.testing.assert_allclose(info.replicated_free_entropy, phi, rtol=1e-5)
     np.testing.assert_allclose(info.local_entropy, phi / y + gamma * (1 - s), rtol=1e-5)

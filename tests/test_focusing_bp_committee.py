@@ -203,7 +203,7 @@ def test_full_committee_errors_match_numpy():
         assert got[r] == int(np.sum(hidden.sum(0) < 1))
 
 
-def test_full_committee_solves_only_with_symmetry_breaking():
+def test_full_committee_solves_and_zero_messages_keep_the_units_identical():
     # n = 33, K = 3, alpha = P/(n K) = 0.3 (P = 30), dr = 0.02, max_sweeps = 50,
     # tol = 1e-3. Measured on 8 samples: 8/8 solved (median 253 sweeps) from the random
     # initial messages; 0/8 from zero messages, where the three units stay identical
@@ -274,6 +274,11 @@ def test_full_committee_sharded_equals_per_sample_runs():
         (lambda: fbc.focusing_bp_committee(15, 2, 9), "num_hidden=2"),
         (lambda: fbc.focusing_bp_committee(15, 3, 9, scale=-1.0), "scale"),
         (lambda: fbc.build_step(3, connection="dense"), "connection"),
+        (lambda: fbc.focusing_bp_committee(15, 3, 9, scale=np.inf), "scale"),
+        (
+            lambda: fbc.focusing_bp_committee(15, 3, 9).init(jax.random.key(0), np.ones(44)),
+            "weights",
+        ),
     ],
 )
 def test_bad_input_raises(call, name):
@@ -287,6 +292,8 @@ def test_full_committee_rejects_patterns_of_the_wrong_width():
         algorithms.solve(algo, jax.random.key(0), np.ones((4, 13)), 2)
     with pytest.raises(ValueError, match="data has shape"):
         algo.step(jax.random.key(0), algo.init(jax.random.key(1)), jnp.ones((5, 15)))
+    with pytest.raises(ValueError, match="data has shape"):  # already tiled: refused
+        algo.step(jax.random.key(0), algo.init(jax.random.key(1)), jnp.ones((4, 45)))
 
 
 def test_solve_rejects_non_binary_patterns():

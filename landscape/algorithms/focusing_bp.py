@@ -100,19 +100,33 @@ def atanh_tanh_tanh(a: jax.Array, b: jax.Array) -> jax.Array:
     return 0.5 * (_lc2(a + b) - _lc2(a - b))
 
 
-def focusing_field(h: jax.Array, gamma: jax.Array, y: jax.Array) -> jax.Array:
+def lc_difference(x: jax.Array, d: jax.Array) -> jax.Array:
+    """The difference lc(x + d) - lc(x), lc = log 2cosh, without cancellation at large x.
+
+    Where x and x + d have the same sign s it is s d + log1p(e^(-2|x + d|)) - log1p(e^(-2|x|))
+    (exact, no difference of large numbers); elsewhere both are below |d| and the plain
+    difference is used.
+    """
+    same = x * (x + d) > 0
+    tail = jnp.log1p(jnp.exp(-2 * jnp.abs(x + d))) - jnp.log1p(jnp.exp(-2 * jnp.abs(x)))
+    return jnp.where(same, jnp.sign(x) * d + tail, _lc2(x + d) - _lc2(x))
+
+
+def focusing_field(h: jax.Array, gamma: jax.Array, y: jax.Array, *, clip: bool = True) -> jax.Array:
     """The focusing field atanh[tanh(g) tanh((y - 1) atanh(tanh(g) tanh h))]; (y - 1) h at g = inf.
 
-    h: cavity fields without the focusing field, (n,); gamma, y scalars; clipped at +-CLIP.
+    h: cavity fields without the focusing field, (n,); gamma, y scalars; clipped at
+    +-CLIP (the field BP uses) unless ``clip=False`` (the exact field, for free entropies).
     """
     inf = jnp.isinf(gamma)
     g = jnp.where(inf, 1.0, gamma).astype(h.dtype)
     finite = atanh_tanh_tanh(g, (y - 1) * atanh_tanh_tanh(g, h))
-    return jnp.clip(jnp.where(inf, (y - 1) * h, finite), -CLIP, CLIP)
+    field = jnp.where(inf, (y - 1) * h, finite)
+    return jnp.clip(field, -CLIP, CLIP) if clip else field
 
 
 def replicated_observables(
-    h: jax.Array, focusing: jax.Array, gamma: jax.Array, y: jax.Array
+    h: jax.Array, gamma: jax.Array, y: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """The reference overlap and the site part of the replicated Bethe free entropy.
 
@@ -120,32 +134,37 @@ def replicated_observables(
     coupled to a reference by exp(gamma (w~_i w_i^a - 1)) per site, so that
     gamma = inf is the constraint w^a = w~. With h_i the replica's cavity field
     without the focusing field (sum_mu u_{mu->i}, (n,)), a_i = atanh(tanh(gamma)
-    tanh h_i), g_i = (y - 1) a_i, ``focusing`` f_i (n,) and lc = log 2cosh:
+    tanh h_i), g_i = (y - 1) a_i, t = tanh gamma and lc = log 2cosh:
 
-    - S = (1/n) sum_i (tanh h_i tanh g_i + t) / (1 + t tanh h_i tanh g_i),
-      t = tanh gamma: the overlap <w_i^a w~_i> of a replica with the reference;
-    - sites = sum_i { y [log(e^lc(h_i + g_i) + e^(lc(h_i - g_i) - 2 gamma))
-      - lc(h_i + f_i)] + (1 - y) lc(y a_i) }: the coupling-factor, reference
-      and replica-edge terms of the Bethe free entropy, so that with F the
-      Bethe free entropy of one replica's factor graph with f as external field
-      (`bethe_free_entropy`), Phi_y = y F + sites estimates
-      log sum_{w~} sum_{w^1..w^y in SOL} exp(gamma sum_a (w~ . w^a - n)).
+    - S = (1/n) sum_i (tanh h_i tanh g_i + t) / (1 + t tanh h_i tanh g_i): the
+      overlap <w_i^a w~_i> of a replica with the reference;
+    - sites = sum_i { lc(y a_i) + y [C_i - lc(y a_i)] }, C_i = log(e^lc(h_i + g_i)
+      + e^(lc(h_i - g_i) - 2 gamma)): the coupling factors' and the reference's
+      terms of the Bethe free entropy.
 
-    At a BP fixed point (exact factor update) (1/(y n)) dPhi_y/dgamma = S - 1;
-    at y = 1, Phi_1 = F + n log(1 + e^(-2 gamma)). Returns ``(S, sites)``, scalars.
+    With G = sum_mu log Z_mu - sum_{mu,i} [lc(H_i) - lc(H_i - u_{mu->i})] the
+    factor and edge terms of one replica's factor graph at H = h + f, f the
+    exact (unclipped) focusing field (`bethe_free_entropy` with
+    ``variable_terms=False``), Phi_y = y G + sites estimates
+    log sum_{w~} sum_{w^1..w^y in SOL} exp(gamma sum_a (w~ . w^a - n))
+    (`replicated_free_entropy`; the replica variables' lc(H_i) cancels against
+    their edges to the couplings, so no multiple of y of large fields is ever
+    subtracted). At a BP fixed point (exact factor update)
+    (1/(y n)) dPhi_y/dgamma = S - 1; at y = 1, Phi_1 = F + n log(1 + e^(-2 gamma)),
+    F the plain Bethe free entropy. Returns ``(S, sites)``, scalars.
     """
     inf = jnp.isinf(gamma)
     g_finite = jnp.where(inf, 1.0, gamma).astype(h.dtype)
     a = jnp.where(inf, h, atanh_tanh_tanh(g_finite, h))
     g = (y - 1) * a
-    t = jnp.tanh(g_finite)
-    t = jnp.where(inf, 1.0, t)
+    t = jnp.where(inf, 1.0, jnp.tanh(g_finite))
     th, tg = jnp.tanh(h), jnp.tanh(g)
     overlap = jnp.mean((th * tg + t) / (1 + t * th * tg))
     penalty = jnp.where(inf, -jnp.inf, -2 * g_finite)
-    coupling = jnp.logaddexp(_lc2(h + g), _lc2(h - g) + penalty)
-    sites = jnp.sum(y * (coupling - _lc2(h + focusing)) + (1 - y) * _lc2(y * a))
-    return overlap, sites
+    ya = y * a
+    # C - lc(y a) with h + g = y a + (h - a): no cancellation at large fields
+    coupling = jnp.logaddexp(lc_difference(ya, h - a), _lc2(h - g) + penalty - _lc2(ya))
+    return overlap, jnp.sum(_lc2(ya) + y * coupling)
 
 
 def _gaussian_factor(x: jax.Array, h: jax.Array, kappa: float) -> tuple[jax.Array, jax.Array]:
@@ -229,7 +248,13 @@ def cavity_fields(u: jax.Array, field: jax.Array) -> tuple[jax.Array, jax.Array]
 
 
 def bethe_free_entropy(
-    xi: jax.Array, u: jax.Array, field: jax.Array, *, kappa: float = 0.0, update: str = "gaussian"
+    xi: jax.Array,
+    u: jax.Array,
+    field: jax.Array,
+    *,
+    kappa: float = 0.0,
+    update: str = "gaussian",
+    variable_terms: bool = True,
 ) -> jax.Array:
     """The Bethe free entropy (not divided by n) of messages u with external fields ``field``.
 
@@ -237,12 +262,37 @@ def bethe_free_entropy(
     (factor, variable and edge terms with normalised messages; H_i = field_i +
     sum_mu u_{mu->i}); at a BP fixed point on a tree (exact update) it is
     log sum_{w in SOL} exp(sum_i field_i w_i). Zero pattern entries drop out.
-    Shapes: xi (P, n), u (P, n), field (n,) -> ().
+    The edge terms use the unclipped cavity fields H_i - u_{mu->i} (`lc_difference`),
+    so that saturated fields (|H| > CLIP) do not bias them; the factors see the
+    clipped ones, as in BP. ``variable_terms=False`` leaves out sum_i log 2cosh H_i
+    (see `replicated_observables`). Shapes: xi (P, n), u (P, n), field (n,) -> ().
     """
     total, h = cavity_fields(u, field)
     _, log_z = factor_update(xi, h, kappa=kappa, update=update)
-    edges = jnp.where(xi != 0, _lc2(total)[None, :] - _lc2(h), 0.0)
-    return jnp.sum(log_z) + jnp.sum(_lc2(total)) - jnp.sum(edges)
+    edges = jnp.where(xi != 0, lc_difference(total[None, :] - u, u), 0.0)
+    variables = jnp.sum(_lc2(total)) if variable_terms else 0.0
+    return jnp.sum(log_z) + variables - jnp.sum(edges)
+
+
+def replicated_free_entropy(
+    xi: jax.Array,
+    u: jax.Array,
+    gamma: jax.Array,
+    y: jax.Array,
+    *,
+    kappa: float = 0.0,
+    update: str = "gaussian",
+) -> tuple[jax.Array, jax.Array]:
+    """Phi_y (not divided by n) and S of the perceptron's replicated system at messages u.
+
+    Phi_y = y G + sites of `replicated_observables`, the focusing field recomputed
+    exactly (unclipped) from h = sum_mu u_{mu->i}. Shapes: xi (P, n), u (P, n) -> ((), ()).
+    """
+    h = jnp.sum(u, axis=0)
+    f = focusing_field(h, gamma, y, clip=False)
+    reduced = bethe_free_entropy(xi, u, f, kappa=kappa, update=update, variable_terms=False)
+    s, sites = replicated_observables(h, gamma, y)
+    return y * reduced + sites, s
 
 
 def bp_sweep(
@@ -353,6 +403,7 @@ def finish_step(
     done: jax.Array,
     converged: jax.Array,
     free_entropy: jax.Array,
+    replicated: tuple[jax.Array, jax.Array],
     gamma: jax.Array,
     y: jax.Array,
 ) -> tuple[FocusingBPState, FocusingBPInfo]:
@@ -361,13 +412,13 @@ def finish_step(
     ``total`` the total fields (n,), ``w`` their signs, ``errors`` the patterns
     w gets wrong, ``done`` the sweeps this step ran, ``free_entropy`` the Bethe
     free entropy (not per weight) of one replica's factor graph with the
-    focusing fields as external fields; the replicated observables come from
-    `replicated_observables`. A sample already solved keeps its state
-    unchanged and reports zero sweeps, errors and free entropies.
+    focusing fields as external fields, ``replicated`` the pair (Phi_y, S) of
+    the replicated system (`replicated_free_entropy`). A sample already solved
+    keeps its state unchanged and reports zero sweeps, errors and free entropies.
     """
     n = total.shape[-1]
-    s, sites = replicated_observables(total - focusing, focusing, gamma, y)
-    phi_y = (y * free_entropy + sites) / n
+    phi_y, s = replicated
+    phi_y = phi_y / n
     local = phi_y / y + jnp.where(jnp.isinf(gamma), 0.0, gamma * (1 - s))
     found = errors == 0
     new = FocusingBPState(
@@ -453,7 +504,10 @@ def build_step(
         total = f + jnp.sum(u, axis=0)
         w, errors = solves(total)
         phi = bethe_free_entropy(xi, u, f, kappa=kappa, update=update)
-        return finish_step(state, u, f, total, w, errors, done, delta < tol, phi, gamma, y)
+        replicated = replicated_free_entropy(xi, u, gamma, y, kappa=kappa, update=update)
+        return finish_step(
+            state, u, f, total, w, errors, done, delta < tol, phi, replicated, gamma, y
+        )
 
     return step
 

@@ -52,6 +52,7 @@ reference code's do.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -76,7 +77,9 @@ from landscape.algorithms.focusing_bp import (
     finish_step,
     focusing_field,
     init,
+    lc_difference,
     reinforcement_schedule,
+    replicated_observables,
     signs,
 )
 
@@ -140,10 +143,10 @@ def committee_errors(weights: jax.Array, patterns: jax.Array, num_hidden: int) -
         >>> int(committee_errors(w, np.array([[1, 1, 1], [-1, -1, -1]]), 3))  # W (K, n)
         1
     """
-    w = jnp.asarray(weights)
+    w, patterns = jnp.asarray(weights), jnp.asarray(patterns)
     if w.ndim >= 2 and w.shape[-2:] == (num_hidden, patterns.shape[-1]):
         w = w.reshape(*w.shape[:-2], -1)
-    return tree_committee_errors(w, tile_patterns(jnp.asarray(patterns), num_hidden), num_hidden)
+    return tree_committee_errors(w, tile_patterns(patterns, num_hidden), num_hidden)
 
 
 def _log(p: jax.Array) -> jax.Array:
@@ -261,7 +264,13 @@ def tree_committee_sweep(
 
 
 def tree_committee_free_entropy(
-    xi: jax.Array, u: jax.Array, field: jax.Array, num_hidden: int, *, update: str = "gaussian"
+    xi: jax.Array,
+    u: jax.Array,
+    field: jax.Array,
+    num_hidden: int,
+    *,
+    update: str = "gaussian",
+    variable_terms: bool = True,
 ) -> jax.Array:
     """The Bethe free entropy (not divided by n) of the tree committee's messages u.
 
@@ -270,12 +279,15 @@ def tree_committee_free_entropy(
     normalised factor terms (Z_out = P(sum_k tau_k >= 1) under tanh c, Z_hid =
     sigma(2v) P(S > 0) + sigma(-2v) P(S < 0)) and the tau variables' node and
     edge terms; at a BP fixed point on a tree (exact update) it is
-    log sum_{w in SOL} exp(sum_i field_i w_i). Shapes: xi (P, n), u (P, n), field (n,) -> ().
+    log sum_{w in SOL} exp(sum_i field_i w_i). As `focusing_bp.bethe_free_entropy`:
+    edges from the unclipped cavity fields, and ``variable_terms=False`` leaves out
+    sum_i lc(H_i). Shapes: xi (P, n), u (P, n), field (n,) -> ().
     """
-    _, c, v, log_z_hid, log_z_out, total, h = _messages(xi, u, field, num_hidden, update)
+    _, c, v, log_z_hid, log_z_out, total, _ = _messages(xi, u, field, num_hidden, update)
     tau = _lc2(c) + _lc2(v) - _lc2(c + v)
-    edges = _lc2(total)[None, :] - _lc2(h)
-    return jnp.sum(log_z_out) + jnp.sum(log_z_hid + tau) + jnp.sum(_lc2(total)) - jnp.sum(edges)
+    edges = lc_difference(total[None, :] - u, u)
+    variables = jnp.sum(_lc2(total)) if variable_terms else 0.0
+    return jnp.sum(log_z_out) + jnp.sum(log_z_hid + tau) + variables - jnp.sum(edges)
 
 
 class TreeCommitteeBP(NamedTuple):
@@ -406,7 +418,12 @@ def build_step(
         data = jnp.asarray(data)
         if connection == "full":
             expected = (state.messages.shape[0], state.messages.shape[1] // num_hidden)
-            data = tile_patterns(data, num_hidden) if data.shape == expected else data
+            if data.shape != expected:
+                raise ValueError(
+                    f"data has shape {data.shape}; expected {expected} (num_patterns, n) for "
+                    f"the state's messages {state.messages.shape} (num_patterns, K n)"
+                )
+            data = tile_patterns(data, num_hidden)
         else:
             expected = state.messages.shape
         if data.shape != state.messages.shape:
@@ -442,8 +459,17 @@ def build_step(
         total = f + jnp.sum(u, axis=0)
         w, errors = solves(total)
         phi = tree_committee_free_entropy(xi, u, f, num_hidden, update=update)
+        h = jnp.sum(u, axis=0)
+        exact = focusing_field(h, gamma, y, clip=False)
+        reduced = tree_committee_free_entropy(
+            xi, u, exact, num_hidden, update=update, variable_terms=False
+        )
+        s, sites = replicated_observables(h, gamma, y)
         w = w.reshape(state.solution.shape)  # (K, n) for the fully connected machine
-        return finish_step(state, u, f, total, w, errors, done, delta < tol, phi, gamma, y)
+        return finish_step(
+            state, u, f, total, w, errors, done, delta < tol, phi, (y * reduced + sites, s),
+            gamma, y,
+        )  # fmt: skip
 
     return step
 
@@ -582,8 +608,10 @@ def focusing_bp_committee(
     """
     n, num_hidden = check_committee(n, num_hidden)
     num_patterns = check_positive_int(num_patterns, "num_patterns")
-    if not (isinstance(scale, (int, float, np.integer, np.floating)) and scale >= 0):
-        raise ValueError(f"scale={scale!r}; expected a standard deviation >= 0")
+    number = isinstance(scale, (int, float, np.integer, np.floating))
+    number = number and not isinstance(scale, bool)
+    if not (number and math.isfinite(scale) and scale >= 0):
+        raise ValueError(f"scale={scale!r}; expected a finite standard deviation >= 0")
     gammas, ys = _check_schedule(*(reinforcement_schedule() if schedule is None else schedule))
     step = build_step(
         num_hidden,
@@ -599,9 +627,13 @@ def focusing_bp_committee(
     def init_fn(key, weights=None):
         state = init(key, n * num_hidden, num_patterns, scale=scale)
         state = state._replace(solution=jnp.zeros((num_hidden, n), jnp.int32))
-        if weights is not None:  # start focused on the given +-1 weights (K n,) or (K, n)
-            w = jnp.asarray(weights, state.focusing.dtype).reshape(-1)
-            state = state._replace(focusing=w)
+        if weights is not None:  # start focused on the given +-1 weights (K, n) or (K n,)
+            w = jnp.asarray(weights, state.focusing.dtype)
+            if w.size != n * num_hidden or (is_concrete(w) and not np.all(np.abs(w) == 1)):
+                raise ValueError(
+                    f"weights has shape {w.shape}; expected +-1 weights ({num_hidden}, {n})"
+                )
+            state = state._replace(focusing=w.reshape(-1))
         return state
 
     def step_fn(key, state, data):

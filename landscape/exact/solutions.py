@@ -31,10 +31,11 @@ def _all_signs(bits: int) -> np.ndarray:
     return np.where((idx >> np.arange(bits)) & 1, 1, -1).astype(np.int64)
 
 
-def _check_signs(values: Any, name: str) -> np.ndarray:
+def _check_signs(values: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
     arr = np.asarray(values)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} has shape {arr.shape}; expected a non-empty (rows, n) array")
+    if arr.ndim != 2 or arr.shape[1] == 0 or (arr.shape[0] == 0 and not allow_empty):
+        rows = "rows >= 0" if allow_empty else "rows >= 1"
+        raise ValueError(f"{name} has shape {arr.shape}; expected a (rows, n) array, {rows}")
     if not np.all((arr == 1) | (arr == -1)):
         raise ValueError(f"{name} has entries outside {{-1, +1}}; expected +-1 vectors")
     return arr.astype(np.int64)
@@ -71,9 +72,8 @@ def solution_set(xi: Any, kappa: float = 0.0) -> np.ndarray:
         raise ValueError(f"xi has n={n}; expected odd n (no stability is then 0)")
     if n > MAX_ENUMERATION_N:
         raise ValueError(f"xi has n={n}; expected n <= {MAX_ENUMERATION_N} to enumerate")
-    if not (isinstance(kappa, (int, float, np.integer, np.floating)) and kappa >= 0):
-        raise ValueError(f"kappa={kappa!r}; expected a finite margin >= 0")
-    if not math.isfinite(kappa):
+    number = isinstance(kappa, (int, float, np.integer, np.floating))
+    if not (number and not isinstance(kappa, bool) and math.isfinite(kappa) and kappa >= 0):
         raise ValueError(f"kappa={kappa!r}; expected a finite margin >= 0")
     t = math.floor(kappa * math.sqrt(n)) + 1
     n1 = n // 2
@@ -99,7 +99,7 @@ def neighbour_counts(solutions: Any, max_k: int) -> np.ndarray:
         >>> neighbour_counts(solution_set([[1, 1, 1]]), 2).tolist()
         [[1, 2], [1, 2], [1, 2], [3, 0]]
     """
-    sol = _check_signs(solutions, "solutions")
+    sol = _check_signs(solutions, "solutions", allow_empty=True)
     n = sol.shape[1]
     max_k = check_positive_int(max_k, "max_k")
     if max_k > n:
@@ -122,7 +122,7 @@ def margins(solutions: Any, xi: Any) -> np.ndarray:
         >>> margins([[1, 1, 1], [1, 1, -1]], [[1, 1, 1]]).tolist()
         [3, 1]
     """
-    sol = _check_signs(solutions, "solutions")
+    sol = _check_signs(solutions, "solutions", allow_empty=True)
     x = _check_signs(xi, "xi")
     if sol.shape[1] != x.shape[1]:
         raise ValueError(f"solutions have n={sol.shape[1]} and xi n={x.shape[1]}; expected equal")
