@@ -288,11 +288,25 @@ def replicated_free_entropy(
     Phi_y = y G + sites of `replicated_observables`, the focusing field recomputed
     exactly (unclipped) from h = sum_mu u_{mu->i}. Shapes: xi (P, n), u (P, n) -> ((), ()).
     """
+
+    def reduced(field):
+        return bethe_free_entropy(xi, u, field, kappa=kappa, update=update, variable_terms=False)
+
+    return replicated_from(reduced, u, gamma, y)
+
+
+def replicated_from(
+    reduced: Callable[[jax.Array], jax.Array], u: jax.Array, gamma: jax.Array, y: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """(Phi_y, S) from any factor graph's ``reduced(field)`` = its factor and edge terms G.
+
+    h = sum_mu u_{mu->i}, the exact (unclipped) focusing field f(h), and
+    Phi_y = y G(f) + sites (`replicated_observables`); the perceptron's is
+    `replicated_free_entropy`, the committees' pass `tree_committee_free_entropy`.
+    """
     h = jnp.sum(u, axis=0)
-    f = focusing_field(h, gamma, y, clip=False)
-    reduced = bethe_free_entropy(xi, u, f, kappa=kappa, update=update, variable_terms=False)
     s, sites = replicated_observables(h, gamma, y)
-    return y * reduced + sites, s
+    return y * reduced(focusing_field(h, gamma, y, clip=False)) + sites, s
 
 
 def bp_sweep(
@@ -560,6 +574,30 @@ def pseudo_reinforcement_schedule(rhos: Any, x: float = 0.5) -> tuple[np.ndarray
     return _check_schedule(np.arctanh(rho**x), 1 + rho ** (1 - 2 * x) / (1 - rho))
 
 
+def scheduled_algorithm(
+    init_fn: Callable[..., FocusingBPState],
+    step: Callable[..., tuple[FocusingBPState, FocusingBPInfo]],
+    gammas: np.ndarray,
+    ys: np.ndarray,
+) -> Algorithm:
+    """The `Algorithm` of every focusing-BP solver: step s runs ``step`` at (gammas[s], ys[s]).
+
+    ``step(key, state, data, gamma, y)`` from a ``build_step``; the schedule (checked,
+    `_check_schedule`) is indexed by ``state.index``, its last entry repeated after
+    it ends; solved is ``state.solved``.
+    """
+    g_arr, y_arr = jnp.asarray(gammas, _dtype()), jnp.asarray(ys, _dtype())
+
+    def step_fn(key, state, data):
+        i = jnp.minimum(state.index, g_arr.shape[0] - 1)
+        return step(key, state, data, g_arr[i], y_arr[i])
+
+    def solved(state, data):  # noqa: ARG001
+        return state.solved
+
+    return Algorithm(init_fn, step_fn, solved)
+
+
 def focusing_bp(
     n: int,
     num_patterns: int,
@@ -621,7 +659,6 @@ def focusing_bp(
     num_patterns = check_positive_int(num_patterns, "num_patterns")
     gammas, ys = _check_schedule(*(reinforcement_schedule() if schedule is None else schedule))
     step = build_step(kappa=kappa, update=update, max_sweeps=max_sweeps, tol=tol, damping=damping)
-    g_arr, y_arr = jnp.asarray(gammas, _dtype()), jnp.asarray(ys, _dtype())
 
     def init_fn(key, weights=None):
         state = init(key, n, num_patterns, scale=scale)
@@ -629,11 +666,4 @@ def focusing_bp(
             state = state._replace(focusing=jnp.asarray(weights, state.focusing.dtype))
         return state
 
-    def step_fn(key, state, data):
-        i = jnp.minimum(state.index, g_arr.shape[0] - 1)
-        return step(key, state, data, g_arr[i], y_arr[i])
-
-    def solved(state, data):  # noqa: ARG001
-        return state.solved
-
-    return Algorithm(init_fn, step_fn, solved)
+    return scheduled_algorithm(init_fn, step, gammas, ys)

@@ -79,7 +79,8 @@ from landscape.algorithms.focusing_bp import (
     init,
     lc_difference,
     reinforcement_schedule,
-    replicated_observables,
+    replicated_from,
+    scheduled_algorithm,
     signs,
 )
 
@@ -459,17 +460,17 @@ def build_step(
         total = f + jnp.sum(u, axis=0)
         w, errors = solves(total)
         phi = tree_committee_free_entropy(xi, u, f, num_hidden, update=update)
-        h = jnp.sum(u, axis=0)
-        exact = focusing_field(h, gamma, y, clip=False)
-        reduced = tree_committee_free_entropy(
-            xi, u, exact, num_hidden, update=update, variable_terms=False
-        )
-        s, sites = replicated_observables(h, gamma, y)
+
+        def reduced(field):
+            return tree_committee_free_entropy(
+                xi, u, field, num_hidden, update=update, variable_terms=False
+            )
+
+        replicated = replicated_from(reduced, u, gamma, y)
         w = w.reshape(state.solution.shape)  # (K, n) for the fully connected machine
         return finish_step(
-            state, u, f, total, w, errors, done, delta < tol, phi, (y * reduced + sites, s),
-            gamma, y,
-        )  # fmt: skip
+            state, u, f, total, w, errors, done, delta < tol, phi, replicated, gamma, y
+        )
 
     return step
 
@@ -530,8 +531,6 @@ def focusing_bp_tree_committee(
     num_patterns = check_positive_int(num_patterns, "num_patterns")
     gammas, ys = _check_schedule(*(reinforcement_schedule() if schedule is None else schedule))
     step = build_step(num_hidden, update=update, max_sweeps=max_sweeps, tol=tol, damping=damping)
-    dtype = jnp.zeros(()).dtype
-    g_arr, y_arr = jnp.asarray(gammas, dtype), jnp.asarray(ys, dtype)
 
     def init_fn(key, weights=None):
         state = init(key, n, num_patterns, scale=scale)
@@ -539,14 +538,7 @@ def focusing_bp_tree_committee(
             state = state._replace(focusing=jnp.asarray(weights, state.focusing.dtype))
         return state
 
-    def step_fn(key, state, data):
-        i = jnp.minimum(state.index, g_arr.shape[0] - 1)
-        return step(key, state, data, g_arr[i], y_arr[i])
-
-    def solved(state, data):  # noqa: ARG001
-        return state.solved
-
-    return Algorithm(init_fn, step_fn, solved)
+    return scheduled_algorithm(init_fn, step, gammas, ys)
 
 
 def focusing_bp_committee(
@@ -621,8 +613,6 @@ def focusing_bp_committee(
         tol=tol,
         damping=damping,
     )
-    dtype = jnp.zeros(()).dtype
-    g_arr, y_arr = jnp.asarray(gammas, dtype), jnp.asarray(ys, dtype)
 
     def init_fn(key, weights=None):
         state = init(key, n * num_hidden, num_patterns, scale=scale)
@@ -636,11 +626,4 @@ def focusing_bp_committee(
             state = state._replace(focusing=w.reshape(-1))
         return state
 
-    def step_fn(key, state, data):
-        i = jnp.minimum(state.index, g_arr.shape[0] - 1)
-        return step(key, state, data, g_arr[i], y_arr[i])
-
-    def solved(state, data):  # noqa: ARG001
-        return state.solved
-
-    return Algorithm(init_fn, step_fn, solved)
+    return scheduled_algorithm(init_fn, step, gammas, ys)
