@@ -364,7 +364,7 @@ class FocusingBPInfo(NamedTuple):
         reference_overlap: S, the overlap of a replica with the reference
             (`replicated_observables`; 1 at gamma = inf).
         replicated_free_entropy: Phi_y / n, the Bethe free entropy of the
-            replicated system per weight (`replicated_observables`).
+            replicated system per weight (`replicated_free_entropy`).
         local_entropy: Phi_y / (n y) + gamma (1 - S) (the gamma (1 - S) term is
             0 at gamma = inf): at large y the entropy per weight of the
             solutions at distance d = (1 - S)/2 from the reference.

@@ -13,12 +13,12 @@ approximated; `experiments/dense_regions.py` is built on it. NumPy, int64.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from landscape._util import check_positive_int
+from landscape.algorithms.binary import check_kappa, threshold
 from landscape.exact.enumeration import MAX_ENUMERATION_N
 
 #: Rows of the pairwise-distance block in `neighbour_counts` (memory: block x |SOL| x 8 bytes).
@@ -72,10 +72,7 @@ def solution_set(xi: Any, kappa: float = 0.0) -> np.ndarray:
         raise ValueError(f"xi has n={n}; expected odd n (no stability is then 0)")
     if n > MAX_ENUMERATION_N:
         raise ValueError(f"xi has n={n}; expected n <= {MAX_ENUMERATION_N} to enumerate")
-    number = isinstance(kappa, (int, float, np.integer, np.floating))
-    if not (number and not isinstance(kappa, bool) and math.isfinite(kappa) and kappa >= 0):
-        raise ValueError(f"kappa={kappa!r}; expected a finite margin >= 0")
-    t = math.floor(kappa * math.sqrt(n)) + 1
+    t = threshold(check_kappa(kappa, nonnegative=True), n)
     n1 = n // 2
     first, second = _all_signs(n1), _all_signs(n - n1)
     s1, s2 = first @ x[:, :n1].T, second @ x[:, n1:].T  # (2^n1, P), (2^n2, P)
